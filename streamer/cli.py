@@ -1,0 +1,188 @@
+"""The ``streamer`` command: wiring only, no logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from streamer import __version__
+from streamer.config import ConfigError, Settings, load_settings
+from streamer.logs import setup_logging
+
+log = logging.getLogger("streamer")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Flags that were given, as nested settings; flags left out do not override anything."""
+    out: dict[str, Any] = {}
+
+    def put(section: str | None, key: str, value: Any) -> None:
+        if value is None:
+            return
+        if section is None:
+            out[key] = value
+        else:
+            out.setdefault(section, {})[key] = value
+
+    put("kafka", "bootstrap_servers", getattr(args, "bootstrap_servers", None))
+    put("kafka", "group_id", getattr(args, "group_id", None))
+    put("metrics", "port", getattr(args, "metrics_port", None))
+    put(None, "role", getattr(args, "role", None))
+    put("log", "format", getattr(args, "log_format", None))
+    put("log", "level", getattr(args, "log_level", None))
+    return out
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "config", None), _overrides(args))
+
+
+def _install_signal_handlers(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("signal received, finishing the current batch", extra={"signal": signum})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from streamer.kafka_io import CrashHook, DecideService, PrepareService
+    from streamer.metrics import Metrics, MetricsServer
+
+    settings = _settings(args)
+    setup_logging(settings.log.level, settings.log.format)
+    stop = threading.Event()
+    _install_signal_handlers(stop)
+    metrics = Metrics()
+    server = None
+    if settings.metrics.enabled:
+        server = MetricsServer(metrics, settings.metrics.host, settings.metrics.port).start()
+        log.info(
+            "metrics served", extra={"url": f"http://{settings.metrics.host}:{server.port}/metrics"}
+        )
+    log.info(
+        "starting",
+        extra={
+            "version": __version__,
+            "role": settings.role,
+            "bootstrap": settings.kafka.bootstrap_servers,
+            "group": settings.kafka.group_id,
+            "topics": settings.topics.model_dump(),
+        },
+    )
+    try:
+        if settings.role == "prepare":
+            return PrepareService(settings, metrics, stop, args.exit_when_idle).run()
+        hook = CrashHook(settings.testing.crash_at, settings.testing.crash_after_batches)
+        return DecideService(settings, metrics, stop, args.exit_when_idle, hook).run()
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def cmd_dedup(args: argparse.Namespace) -> int:
+    from streamer.files_io import run_file
+
+    settings = _settings(args)
+    setup_logging(settings.log.level, settings.log.format)
+    counts = run_file(args.input, Path(args.out), settings)
+    total = sum(counts.values())
+    clean, dups, dead = (counts.get(k, 0) for k in ("clean", "duplicate", "deadletter"))
+    print(f"{total} records: {clean} clean, {dups} duplicates, {dead} dead letters -> {args.out}/")
+    return 0
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from streamer.broker import EmbeddedBroker
+
+    setup_logging("INFO", "text")
+    stop = threading.Event()
+    _install_signal_handlers(stop)
+    with EmbeddedBroker(port=args.port) as broker:
+        print(f"embedded broker listening on {broker.bootstrap} (Ctrl-C to stop)", flush=True)
+        while not stop.wait(0.5):
+            if broker.proc is not None and broker.proc.poll() is not None:
+                print(f"broker exited with code {broker.proc.returncode}", file=sys.stderr)
+                return 1
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streamer.demo import run_demo
+
+    return run_demo(metrics_port=args.metrics_port, keep_serving=args.serve)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from streamer.evaluation import main as eval_main
+
+    return eval_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="streamer", description=__doc__)
+    p.add_argument("--version", action="version", version=f"streamer {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--config", help="YAML settings file (default: config/streamer.yaml)")
+        sp.add_argument("--log-format", choices=["auto", "json", "text"])
+        sp.add_argument("--log-level")
+
+    run = sub.add_parser("run", help="run the service on Kafka")
+    common(run)
+    run.add_argument("--role", choices=["all", "prepare", "dedup"])
+    run.add_argument("--bootstrap-servers")
+    run.add_argument("--group-id")
+    run.add_argument("--metrics-port", type=int)
+    run.add_argument(
+        "--exit-when-idle",
+        type=float,
+        metavar="SECONDS",
+        help="once partitions are assigned, exit 0 after nothing arrived for this long",
+    )
+    run.set_defaults(func=cmd_run)
+
+    dd = sub.add_parser("dedup", help="dedup a JSON Lines file (- for stdin, .gz accepted)")
+    common(dd)
+    dd.add_argument("input")
+    dd.add_argument("--out", required=True, help="output directory")
+    dd.set_defaults(func=cmd_dedup)
+
+    br = sub.add_parser("broker", help="run the embedded Kafka-compatible broker (demo/tests)")
+    br.add_argument("--port", type=int, default=9092)
+    br.set_defaults(func=cmd_broker)
+
+    demo = sub.add_parser("demo", help="embedded broker + sample feed + service, then a summary")
+    demo.add_argument("--metrics-port", type=int, default=0, help="0 picks a free port")
+    demo.add_argument("--serve", action="store_true", help="keep serving metrics after the summary")
+    demo.set_defaults(func=cmd_demo)
+
+    ev = sub.add_parser("eval", help="dedup quality on a labeled Reuters stream")
+    ev.add_argument("rest", nargs=argparse.REMAINDER)
+    ev.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"streamer: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"streamer: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

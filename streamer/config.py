@@ -1,0 +1,217 @@
+"""Settings: defaults < YAML file < environment (``STREAMER_``, ``__``) < command-line flags.
+
+This is the only module that reads the environment, so that every other module
+can be handed a settings object and tested without touching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("config/streamer.yaml")
+CONFIG_ENV_VAR = "STREAMER_CONFIG"
+
+Role = Literal["all", "prepare", "dedup"]
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "localhost:9092"
+    group_id: str = "streamer"
+    client_id: str = "streamer"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_password: SecretStr | None = None
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 2_000
+    max_poll_interval_ms: int = 300_000
+    max_poll_records: int = 500
+    poll_timeout_ms: int = 500
+    fetch_max_bytes: int = 52_428_800
+    max_partition_fetch_bytes: int = 4_194_304
+    producer_linger_ms: int = 5
+    producer_batch_size: int = 262_144
+    producer_max_request_size: int = 1_048_576
+    compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
+    request_timeout_ms: int = 30_000
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    create_topics: bool = True
+    topic_partitions: int = 3
+    replication_factor: int = 1
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Connection settings shared by consumer, producer and admin client."""
+        kwargs: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers.split(","),
+            "client_id": self.client_id,
+            "security_protocol": self.security_protocol,
+            "request_timeout_ms": self.request_timeout_ms,
+        }
+        if self.sasl_mechanism:
+            kwargs["sasl_mechanism"] = self.sasl_mechanism
+            kwargs["sasl_plain_username"] = self.sasl_username
+            if self.sasl_password is not None:
+                kwargs["sasl_plain_password"] = self.sasl_password.get_secret_value()
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            value = getattr(self, name)
+            if value:
+                kwargs[name] = value
+        if self.ssl_password is not None:
+            kwargs["ssl_password"] = self.ssl_password.get_secret_value()
+        return kwargs
+
+
+class TopicSettings(BaseModel):
+    raw: str = "news.raw"
+    clean: str = "news.clean"
+    duplicates: str = "news.duplicates"
+    deadletter: str = "news.deadletter"
+    prepared: str = "news.prepared"
+    journal: str = "news.dedup-journal"
+
+
+class MetricsSettings(BaseModel):
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    port: int = 9108
+
+
+class LogSettings(BaseModel):
+    level: str = "INFO"
+    format: Literal["auto", "json", "text"] = "auto"
+
+
+class DedupSettings(BaseModel):
+    """Knobs of the decision. Changing shingle/permutation settings invalidates a journal."""
+
+    window: timedelta = timedelta(days=7)
+    num_perm: int = 128
+    seed: int = 1
+    shingle_size: int = 3
+    lsh_bands: int = 32
+    jaccard_threshold: float = 0.5
+    containment_threshold: float = 0.8
+    min_shingles_for_containment: int = 12
+    short_item_tokens: int = 40
+    lead_tokens: int = 60
+
+    @field_validator("lsh_bands")
+    @classmethod
+    def _bands_divide_perms(cls, v: int, info: Any) -> int:
+        num_perm = info.data.get("num_perm", 128)
+        if v <= 0 or num_perm % v:
+            raise ValueError(f"lsh_bands={v} must divide num_perm={num_perm}")
+        return v
+
+
+class LimitSettings(BaseModel):
+    max_message_bytes: int = 524_288
+    deadletter_raw_bytes: int = 65_536
+
+
+class TestingSettings(BaseModel):
+    """Fault injection for the crash tests; never set in production."""
+
+    crash_at: Literal["after_outputs", "after_journal", "after_commit"] | None = None
+    crash_after_batches: int = 0
+    fail_on_id: str | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STREAMER_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    role: Role = "all"
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    dedup: DedupSettings = Field(default_factory=DedupSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    testing: TestingSettings = Field(default_factory=TestingSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        yaml_file = _ACTIVE_YAML.get("path")
+        if yaml_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+
+_ACTIVE_YAML: dict[str, Path | None] = {"path": None}
+
+
+class ConfigError(Exception):
+    """A settings problem the user must fix; the CLI prints it without a traceback."""
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(
+    config_file: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """Build settings from every layer.
+
+    ``config_file`` (from ``--config``) must exist when given; otherwise
+    ``$STREAMER_CONFIG`` or ``config/streamer.yaml`` is used when present. Flags
+    arrive as nested ``overrides`` (``{"kafka": {"group_id": "x"}}``) and win.
+    Nested flag dicts are merged with the environment's nested values rather than
+    replacing them, so ``--group-id`` does not wipe ``STREAMER_KAFKA__...``.
+    """
+    path: Path | None
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+    elif os.environ.get(CONFIG_ENV_VAR):
+        path = Path(os.environ[CONFIG_ENV_VAR])
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path} (from ${CONFIG_ENV_VAR})")
+    else:
+        path = DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+    _ACTIVE_YAML["path"] = path
+    try:
+        base = Settings()
+        if not overrides:
+            return base
+        merged = _deep_merge(base.model_dump(), overrides)
+        _ACTIVE_YAML["path"] = None
+        return Settings.model_validate(merged)
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc
+    finally:
+        _ACTIVE_YAML["path"] = None

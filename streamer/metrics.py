@@ -1,0 +1,165 @@
+"""Every Prometheus metric, created once, updated from the adapters' hooks.
+
+Pure modules never import this: the pipeline returns what happened and the
+adapters report it here. Each ``Metrics`` owns its registry so tests (and
+several services in one process) do not collide on global state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.process_collector import ProcessCollector
+
+from streamer import __version__
+
+log = logging.getLogger(__name__)
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+_E2E_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+@dataclass
+class Health:
+    """What /readyz reports; the Kafka adapter flips these as its lifecycle moves."""
+
+    assigned: bool = False
+    recovered: bool = False
+    broker_reachable: bool = False
+
+    @property
+    def ready(self) -> bool:
+        return self.assigned and self.recovered and self.broker_reachable
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        ProcessCollector(registry=r)
+        self.consumed = Counter(
+            "streamer_messages_consumed", "Input messages consumed", ["topic"], registry=r
+        )
+        self.articles = Counter(
+            "streamer_articles", "Articles published, by outcome", ["outcome"], registry=r
+        )
+        self.deadletters = Counter(
+            "streamer_deadletters", "Dead letters, by reason", ["reason"], registry=r
+        )
+        self.prepared = Counter(
+            "streamer_prepared", "Articles prepared and sent to the decision", registry=r
+        )
+        self.processing = Histogram(
+            "streamer_processing_seconds",
+            "Processing time of one article",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch = Histogram(
+            "streamer_batch_seconds",
+            "One batch from poll to commit",
+            buckets=_E2E_BUCKETS,
+            registry=r,
+        )
+        self.end_to_end = Histogram(
+            "streamer_end_to_end_seconds",
+            "Input record timestamp to output acknowledged",
+            buckets=_E2E_BUCKETS,
+            registry=r,
+        )
+        self.index_size = Gauge("streamer_index_size", "Articles in the dedup window", registry=r)
+        self.lag = Gauge(
+            "streamer_consumer_lag",
+            "Messages behind the end of the partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.recovery_in_progress = Gauge(
+            "streamer_recovery_in_progress", "1 while the index is being rebuilt", registry=r
+        )
+        self.recovery_records = Counter(
+            "streamer_recovery_records", "Journal records replayed into the index", registry=r
+        )
+        self.recovery_seconds = Gauge(
+            "streamer_recovery_seconds", "Duration of the last index recovery", registry=r
+        )
+        self.commits = Counter("streamer_commits", "Consumer offset commits", registry=r)
+        self.rebalances = Counter(
+            "streamer_rebalances", "Partition assignment changes", ["event"], registry=r
+        )
+        self.ready = Gauge("streamer_ready", "1 when the instance is ready", registry=r)
+        self.build_info = Gauge("streamer_build_info", "Build information", ["version"], registry=r)
+        self.build_info.labels(version=__version__).set(1)
+        for outcome in ("clean", "duplicate", "deadletter"):
+            self.articles.labels(outcome=outcome)
+        self.health = Health()
+
+    def set_health(self, **flags: bool) -> None:
+        for name, value in flags.items():
+            setattr(self.health, name, value)
+        self.ready.set(1 if self.health.ready else 0)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    metrics: Metrics
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            body = generate_latest(self.metrics.registry)
+            self._send(200, body, CONTENT_TYPE_LATEST)
+        elif path == "/healthz":
+            self._send(200, b"ok\n", "text/plain")
+        elif path == "/readyz":
+            h = self.metrics.health
+            status = 200 if h.ready else 503
+            body = (
+                f"assigned={h.assigned} recovered={h.recovered} "
+                f"broker_reachable={h.broker_reachable}\n"
+            ).encode()
+            self._send(status, body, "text/plain")
+        else:
+            self._send(404, b"not found\n", "text/plain")
+
+    def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+class MetricsServer:
+    """/metrics, /healthz and /readyz on one port, in a daemon thread."""
+
+    def __init__(self, metrics: Metrics, host: str, port: int) -> None:
+        handler = type("Handler", (_Handler,), {"metrics": metrics})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    def start(self) -> MetricsServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

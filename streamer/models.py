@@ -1,0 +1,250 @@
+"""Every record that crosses a topic or a file boundary, as a pydantic model.
+
+Input validation is strict on purpose: a crawler that sends ``"body": 42`` has a
+bug, and coercing it to ``"42"`` would hide it. Unknown input fields are kept in
+``extra`` rather than rejected, because feeds grow fields faster than we do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+from streamer import SCHEMA_VERSION
+
+
+class Outcome(StrEnum):
+    CLEAN = "clean"
+    DUPLICATE = "duplicate"
+    DEADLETTER = "deadletter"
+
+
+class RawArticle(BaseModel):
+    """An article as producers send it to ``news.raw``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: StrictStr = Field(min_length=1)
+    title: StrictStr | None = None
+    body: StrictStr | None = None
+    html: StrictStr | None = None
+    url: StrictStr | None = None
+    source: StrictStr | None = None
+    published_at: StrictStr | StrictInt | StrictFloat | None = None
+    language: StrictStr | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_extra(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = set(cls.model_fields) - {"extra"}
+        extra = {k: v for k, v in data.items() if k not in known}
+        if not extra:
+            return data
+        kept = {k: v for k, v in data.items() if k in known}
+        kept["extra"] = extra
+        return kept
+
+    @model_validator(mode="after")
+    def _id_not_blank(self) -> RawArticle:
+        if not self.id.strip():
+            raise ValueError("id is blank")
+        return self
+
+
+class MatchInfo(BaseModel):
+    """Why a record was judged a duplicate; downstream users audit merges with it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["exact", "near", "same_id"]
+    jaccard: float | None = None
+    containment: float | None = None
+    guards: list[str] = Field(default_factory=list)
+
+
+class ArticleRecord(BaseModel):
+    """The value written to ``news.clean`` and ``news.duplicates`` (key: ``id``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    source: str | None
+    url: str | None
+    title: str
+    text: str
+    published_at: datetime
+    ingested_at: datetime
+    date_fallback: str | None = None
+    language: str | None
+    content_hash: str
+    cluster_id: str
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    match: MatchInfo | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+class ErrorInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    message: str
+
+
+class DeadLetter(BaseModel):
+    """The value written to ``news.deadletter`` (key: the input's key).
+
+    ``raw`` keeps the input so that it can be fixed and replayed; inputs larger
+    than the dead-letter cap are truncated (``raw_truncated``) because a
+    dead letter bigger than the broker's message limit would itself be lost.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    error: ErrorInfo
+    topic: str | None
+    partition: int | None
+    offset: int | None
+    raw: str
+    raw_encoding: Literal["utf-8", "base64"] = "utf-8"
+    raw_size: int
+    raw_truncated: bool = False
+    failed_at: datetime
+    schema_version: int = SCHEMA_VERSION
+
+
+class Facts(BaseModel):
+    """What must agree between two texts before they may be merged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    numbers: list[str] = Field(default_factory=list)
+    entities: list[str] = Field(default_factory=list)
+
+
+class PreparedArticle(BaseModel):
+    """A validated, normalized and fingerprinted article: all the stateless work done.
+
+    It is what ``prepare`` publishes to ``news.prepared`` and what the dedup
+    decision consumes, so that the expensive part can run on many machines while
+    the decision stays with one ordered writer.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    source: str | None
+    url: str | None
+    title: str
+    text: str
+    published_at: datetime
+    ingested_at: datetime
+    date_fallback: str | None = None
+    language: str | None
+    content_hash: str
+    n_tokens: int
+    shingles: list[int]
+    signature: list[int]
+    facts: Facts
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def event_time(self) -> datetime:
+        return self.published_at
+
+
+class Coordinates(BaseModel):
+    """Where a record sits in Kafka."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class JournalEntry(BaseModel):
+    """One indexed article in the changelog (key: article id; a tombstone evicts it).
+
+    It carries what the index needs to rebuild itself (the shingle set; the
+    signature is recomputed from it) and where the input and output were, so a
+    recovery never republishes what a journaled batch already published.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    cluster_id: str
+    ts: float
+    content_hash: str
+    n_tokens: int
+    shingles_b64: str
+    numbers: list[str]
+    entities: list[str]
+    outcome: Outcome
+    input: Coordinates | None = None
+    output: Coordinates | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+class Checkpoint(BaseModel):
+    """Progress of one input partition, written after each batch's entries.
+
+    Kafka orders a partition, so a checkpoint in the journal proves every entry
+    before it is there too. ``outputs`` are the next offsets past what this
+    instance had published when it wrote the checkpoint: a recovery scans the
+    output topics only from there (the one batch that may be published but not
+    journaled). ``upstream`` is, for the ``dedup`` role, the highest raw offset
+    decided per raw partition, so replays by a restarted ``prepare`` are dropped.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    topic: str
+    partition: int
+    next_offset: int
+    outputs: dict[str, int] = Field(default_factory=dict)
+    upstream: dict[str, int] = Field(default_factory=dict)
+    written_at: datetime
+    schema_version: int = SCHEMA_VERSION
+
+
+class SourceInfo(BaseModel):
+    """The raw input a prepared record came from (for headers and dead letters)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topic: str | None
+    partition: int | None
+    offset: int | None
+    timestamp_ms: int | None = None
+    key_b64: str | None = None
+
+
+class PreparedEnvelope(BaseModel):
+    """A ``news.prepared`` record: either a prepared article or a dead letter to publish.
+
+    Dead letters travel through ``news.prepared`` too, so every output is
+    emitted by the one ``dedup`` writer and so exactly once, even when a
+    ``prepare`` replica is restarted and replays its last batch.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    source: SourceInfo
+    article: PreparedArticle | None = None
+    deadletter: DeadLetter | None = None

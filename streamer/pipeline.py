@@ -1,0 +1,356 @@
+"""One batch in, one outcome per record out: the only place that calls the stages in order.
+
+The pipeline does not know where records come from. The Kafka adapter and the
+file adapter both hand it ``InputRecord``s and publish the ``Result``s it
+returns, which is what makes their decisions identical on the same order.
+
+``prepare`` is a pure function of the record (safe to run anywhere, in any
+number of processes); ``decide`` is the single stateful step and must see
+records in input order.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import numpy as np
+import orjson
+from pydantic import ValidationError
+
+from streamer import normalize
+from streamer.config import Settings
+from streamer.facts import extract_facts
+from streamer.fingerprint import Fingerprinter, content_hash
+from streamer.index import Decision, DedupIndex, IndexEntry
+from streamer.models import (
+    ArticleRecord,
+    DeadLetter,
+    ErrorInfo,
+    Outcome,
+    PreparedArticle,
+    RawArticle,
+)
+
+Clock = Callable[[], datetime]
+
+HEADER_TOPIC = "input-topic"
+HEADER_PARTITION = "input-partition"
+HEADER_OFFSET = "input-offset"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    """One input message, wherever it came from; coordinates are None for files."""
+
+    value: bytes | None
+    key: bytes | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    timestamp_ms: int | None = None
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        """Headers that name this input on every output, so a tail scan can find it."""
+        if self.topic is None:
+            return []
+        return [
+            (HEADER_TOPIC, self.topic.encode()),
+            (HEADER_PARTITION, str(self.partition).encode()),
+            (HEADER_OFFSET, str(self.offset).encode()),
+        ]
+
+
+class RecordError(Exception):
+    """Bad input with a stable machine-readable reason (the dead letter's ``error.type``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The stateless half's output: an article ready for the decision."""
+
+    source: InputRecord
+    article: PreparedArticle
+    entry: IndexEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The one outcome of one input record."""
+
+    source: InputRecord
+    outcome: Outcome
+    key: bytes | None
+    value: bytes
+    article_id: str | None = None
+    decision: Decision | None = None
+    error: ErrorInfo | None = None
+    entry: IndexEntry | None = None
+    evicted: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return self.source.headers()
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "record"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_raw(value: bytes | None, max_bytes: int) -> RawArticle:
+    """Bytes to a validated ``RawArticle`` or a ``RecordError`` naming what is wrong."""
+    if not value:
+        raise RecordError("empty_value", "message value is empty")
+    if len(value) > max_bytes:
+        raise RecordError("too_large", f"message is {len(value)} bytes; the limit is {max_bytes}")
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecordError("not_utf8", f"value is not UTF-8: {exc}") from exc
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise RecordError("invalid_json", f"value is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RecordError("not_an_object", f"JSON value is a {type(data).__name__}, not an object")
+    try:
+        raw = RawArticle.model_validate(data)
+    except ValidationError as exc:
+        raise RecordError("validation_error", _validation_message(exc)) from exc
+    if not ((raw.body and raw.body.strip()) or (raw.html and raw.html.strip())):
+        raise RecordError("no_text", "no text: body and html are both missing or blank")
+    return raw
+
+
+def dead_letter(
+    record: InputRecord, reason: str, message: str, settings: Settings, now: datetime
+) -> Result:
+    """A dead letter that keeps the input (capped) so it can be fixed and replayed."""
+    raw = record.value or b""
+    cap = settings.limits.deadletter_raw_bytes
+    kept = raw[:cap]
+    try:
+        raw.decode("utf-8")
+        # A cut may split a multi-byte character at the end; drop only that.
+        text, encoding = kept.decode("utf-8", errors="ignore"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
+    error = ErrorInfo(type=reason, message=message[:2000])
+    letter = DeadLetter(
+        error=error,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        raw=text,
+        raw_encoding=encoding,  # type: ignore[arg-type]
+        raw_size=len(raw),
+        raw_truncated=len(raw) > cap,
+        failed_at=now,
+    )
+    return Result(
+        source=record,
+        outcome=Outcome.DEADLETTER,
+        key=record.key,
+        value=letter.model_dump_json().encode(),
+        error=error,
+    )
+
+
+class Preparer:
+    """The stateless half: validate, normalize, fingerprint. Safe to run in many processes."""
+
+    def __init__(self, settings: Settings, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        d = settings.dedup
+        self.fingerprinter = Fingerprinter(d.num_perm, d.seed, d.shingle_size)
+
+    def prepare(self, record: InputRecord) -> Prepared:
+        """Raises ``RecordError`` for bad input; any other exception is a poison record."""
+        raw = parse_raw(record.value, self.settings.limits.max_message_bytes)
+        if raw.id == self.settings.testing.fail_on_id:
+            raise RuntimeError(f"injected failure for article {raw.id!r} (testing.fail_on_id)")
+        now = self.clock()
+        ingested_at = (
+            datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
+            if record.timestamp_ms is not None and record.timestamp_ms >= 0
+            else now
+        )
+        norm = normalize.normalize_content(
+            title=raw.title, body=raw.body, html=raw.html, language=raw.language
+        )
+        if not norm.text.strip():
+            raise RecordError("no_text", "no text left after normalization (markup only?)")
+        published_at, date_fallback = normalize.parse_published_at(
+            raw.published_at, now=ingested_at
+        )
+        tokens = (norm.fp_title + " " + norm.fp_body).split()
+        shingles = self.fingerprinter.shingles(tokens)
+        signature = self.fingerprinter.signature(shingles)
+        facts = extract_facts(norm.title, norm.text, norm.fp_body.split())
+        chash = content_hash(norm.fp_title + "\n" + norm.fp_body)
+        article = PreparedArticle.model_construct(
+            id=raw.id,
+            source=raw.source,
+            url=normalize.canonical_url(raw.url),
+            title=norm.title,
+            text=norm.text,
+            published_at=published_at,
+            ingested_at=ingested_at,
+            date_fallback=date_fallback,
+            language=norm.language,
+            content_hash=chash,
+            n_tokens=len(tokens),
+            shingles=[],
+            signature=[],
+            facts=facts,
+            schema_version=PreparedArticle.model_fields["schema_version"].default,
+        )
+        entry = IndexEntry(
+            id=raw.id,
+            cluster_id=raw.id,
+            ts=published_at.timestamp(),
+            content_hash=chash,
+            shingles=shingles,
+            signature=signature,
+            numbers=frozenset(facts.numbers),
+            entities=frozenset(facts.entities),
+            n_tokens=len(tokens),
+        )
+        return Prepared(source=record, article=article, entry=entry)
+
+
+def to_wire(prepared: Prepared) -> PreparedArticle:
+    """The ``news.prepared`` form: arrays become lists so any consumer can read it."""
+    return prepared.article.model_copy(
+        update={
+            "shingles": prepared.entry.shingles.tolist(),
+            "signature": prepared.entry.signature.tolist(),
+        }
+    )
+
+
+def from_wire(article: PreparedArticle, source: InputRecord) -> Prepared:
+    entry = IndexEntry(
+        id=article.id,
+        cluster_id=article.id,
+        ts=article.published_at.timestamp(),
+        content_hash=article.content_hash,
+        shingles=np.asarray(article.shingles, dtype=np.uint32),
+        signature=np.asarray(article.signature, dtype=np.uint32),
+        numbers=frozenset(article.facts.numbers),
+        entities=frozenset(article.facts.entities),
+        n_tokens=article.n_tokens,
+    )
+    return Prepared(source=source, article=article, entry=entry)
+
+
+class Decider:
+    """The stateful half: one ordered writer of the index."""
+
+    def __init__(self, settings: Settings, index: DedupIndex | None = None) -> None:
+        self.settings = settings
+        self.index = index if index is not None else DedupIndex(settings.dedup)
+
+    def decide(self, prepared: Prepared) -> Result:
+        entry = prepared.entry
+        decision = self.index.decide(entry)
+        added: IndexEntry | None = None
+        evicted: list[str] = []
+        if decision.indexed:
+            entry.cluster_id = decision.cluster_id
+            evicted = self.index.add(entry)
+            added = entry
+        art = prepared.article
+        record = ArticleRecord(
+            id=art.id,
+            source=art.source,
+            url=art.url,
+            title=art.title,
+            text=art.text,
+            published_at=art.published_at,
+            ingested_at=art.ingested_at,
+            date_fallback=art.date_fallback,
+            language=art.language,
+            content_hash=art.content_hash,
+            cluster_id=decision.cluster_id,
+            duplicate_of=decision.duplicate_of,
+            similarity=decision.similarity,
+            match=decision.match,
+        )
+        return Result(
+            source=prepared.source,
+            outcome=Outcome.DUPLICATE if decision.is_duplicate else Outcome.CLEAN,
+            key=art.id.encode(),
+            value=record.model_dump_json().encode(),
+            article_id=art.id,
+            decision=decision,
+            entry=added,
+            evicted=evicted,
+        )
+
+
+class Pipeline:
+    """Both halves in one process (the ``all`` role and ``streamer dedup``)."""
+
+    def __init__(self, settings: Settings, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.preparer = Preparer(settings, clock)
+        self.decider = Decider(settings)
+
+    @property
+    def index(self) -> DedupIndex:
+        return self.decider.index
+
+    def prepare_one(self, record: InputRecord) -> Prepared | Result:
+        """Prepare, turning every failure into that record's dead letter."""
+        try:
+            return self.preparer.prepare(record)
+        except RecordError as exc:
+            return dead_letter(record, exc.reason, str(exc), self.settings, self.clock())
+        except Exception as exc:  # a poison record must not stop the partition
+            return dead_letter(
+                record,
+                "processing_error",
+                f"{type(exc).__name__}: {exc}",
+                self.settings,
+                self.clock(),
+            )
+
+    def decide_one(self, prepared: Prepared) -> Result:
+        try:
+            return self.decider.decide(prepared)
+        except Exception as exc:
+            return dead_letter(
+                prepared.source,
+                "processing_error",
+                f"{type(exc).__name__}: {exc}",
+                self.settings,
+                self.clock(),
+            )
+
+    def process(self, records: Iterable[InputRecord]) -> list[Result]:
+        """One result per record, in input order."""
+        results = []
+        for record in records:
+            started = time.perf_counter()
+            prepared = self.prepare_one(record)
+            result = prepared if isinstance(prepared, Result) else self.decide_one(prepared)
+            results.append(replace(result, seconds=time.perf_counter() - started))
+        return results
