@@ -103,12 +103,16 @@ class DedupSettings(BaseModel):
     num_perm: int = 128
     seed: int = 1
     shingle_size: int = 3
-    lsh_bands: int = 32
-    jaccard_threshold: float = 0.5
-    containment_threshold: float = 0.8
-    min_shingles_for_containment: int = 12
+    lsh_bands: int = 64
+    jaccard_threshold: float = 0.3
+    containment_threshold: float = 0.75
+    min_shingles_for_containment: int = 8
     short_item_tokens: int = 40
     lead_tokens: int = 60
+    # A name or title word carried by more indexed articles than this (the larger of the
+    # two) is common vocabulary, not an identity, for the name and title guards.
+    common_word_min_docs: int = 3
+    common_word_fraction: float = 0.002
 
     @field_validator("lsh_bands")
     @classmethod
@@ -124,7 +128,7 @@ class LimitSettings(BaseModel):
     deadletter_raw_bytes: int = 65_536
 
 
-class TestingSettings(BaseModel):
+class FaultSettings(BaseModel):
     """Fault injection for the crash tests; never set in production."""
 
     crash_at: Literal["after_outputs", "after_journal", "after_commit"] | None = None
@@ -146,7 +150,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
-    testing: TestingSettings = Field(default_factory=TestingSettings)
+    testing: FaultSettings = Field(default_factory=FaultSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -4,40 +4,125 @@ Templated wire items (dividends, earnings, price changes, bond issues) are
 near-identical text about different news: the words agree, the numbers and the
 names do not. These extractors pull out exactly those numbers and names so the
 index can refuse such merges, whatever the shingle similarity says.
+
+``Facts.entities`` is one set of keys of three kinds, told apart by a prefix:
+
+* ``$oat``   a ticker (``<OAT>``, ``(OAT)``, ``(KUMT.TOK)``; exchange suffix dropped),
+  from the title and the body: the strongest identity there is;
+* ``quaker`` a name: a capitalized word that is not sentence-initial, from the body
+  (and from a mixed-case title), case-folded, possessive dropped;
+* ``~pay``   a word that only *may* be a name (sentence-initial capitals, every word
+  of the title): never evidence against a match, only support for the other side's
+  names, so that "Net" at the start of a line in one version and in mid-sentence in
+  another, or a title-cased headline, do not count as different names;
+* ``^quaker`` a title word that the article's own body does not contain: in templated
+  notices the company is often named only in the title; compared for short items.
+
+The index compares these sets, so their meaning is part of the journal format.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 
 from streamer.models import Facts
 
+TICKER_PREFIX = "$"
+LOOSE_PREFIX = "~"
+TITLE_PREFIX = "^"
+DATE_PREFIX = "@"
+REPEAT_MARK = "#"
+
 _NUMBER_TOKEN = re.compile(r"\d")
-_TICKER = re.compile(r"<([A-Z0-9][A-Z0-9.\-]{0,15})>")
+_TICKER = re.compile(r"[<(]([A-Z][A-Z0-9&\-]{0,11})(?:\.[A-Z]{1,4})?[>)]")
 # Capitalized words and runs of them ("Kumagai Gumi", "Cheung Kong"), and all-caps acronyms.
-_NAME = re.compile(r"\b(?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)*|[A-Z]{2,6})\b")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”]\s+|\n\s*)$")
+_NAME = re.compile(r"\b(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*|[A-Z][A-Z&]{1,11})\b")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”(\[]\s*|\n\s*|\s[-–—]+\s*)$")
+_POSSESSIVE = re.compile(r"['’]s$")
+_MONTHS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
+    "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
+    "september": 9, "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
+    "december": 12, "dec": 12,
+}  # fmt: skip
+_MONTH = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November"
+    r"|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b\.?",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 # Capitalized words that carry no identity: sentence furniture, months, days,
-# wire vocabulary. Kept short on purpose; a missing word costs little because
-# the guard compares sets with a tolerance.
+# wire vocabulary. Kept short on purpose: a word missed here only matters if the
+# other version has a different unknown name too.
 _NOT_NAMES = frozenset(
-    ["the", "a", "an", "and", "but", "or", "of", "in", "on", "at", "to", "for", "from", "by", "with", "as", "it", "its", "he", "she", "they", "we", "i", "this", "that", "these", "those", "there", "their", "his", "her", "our", "you", "your", "said", "says", "will", "would", "could", "should", "may", "might", "can", "also", "however", "meanwhile", "while", "after", "before", "since", "mr", "mrs", "ms", "dr", "inc", "ltd", "co", "corp", "plc", "llc", "company", "group", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "reuter", "reuters", "update", "corrected", "ap", "afp"]
+    """
+    the a an and but or of in on at to for from by with as it its he she they we i
+    this that these those there their his her our you your said says will would
+    could should may might can also however meanwhile while after before since
+    mr mrs ms dr inc ltd co corp plc llc company group
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    monday tuesday wednesday thursday friday saturday sunday
+    reuter reuters update corrected ap afp
+    """.split()
 )
 
 
 def numbers_from_tokens(tokens: Iterable[str]) -> list[str]:
-    """Canonical number tokens, deduplicated, in first-seen order.
+    """Canonical number tokens as a multiset, in first-seen order.
 
     The tokens come from ``normalize.fingerprint_tokens``, which already puts
     ``1.5 mln dlrs`` and ``$1.5 million`` into one form, so plain set equality
-    works here.
+    works here. A repeated figure gets its occurrence number (``20``, ``20#2``):
+    "div 20 cts vs 20 cts prior" and "div 20 cts vs 18 cts prior" must differ
+    even though both mention 20.
     """
-    seen: dict[str, None] = {}
+    counts: dict[str, int] = {}
+    out: list[str] = []
     for tok in tokens:
         if _NUMBER_TOKEN.search(tok):
-            seen.setdefault(tok, None)
+            n = counts.get(tok, 0) + 1
+            counts[tok] = n
+            out.append(tok if n == 1 else f"{tok}{REPEAT_MARK}{n}")
+    return out
+
+
+def months_from_text(text: str) -> list[str]:
+    """Month mentions as date facts (``@4`` for April), a multiset like the numbers.
+
+    "for April shipment" and "for May shipment" are different news as surely as
+    two prices are. Only capitalized forms count ("may" is a verb), and "May" at
+    the start of a sentence is ambiguous enough to skip.
+    """
+    counts: dict[str, int] = {}
+    out: list[str] = []
+    for m in _MONTH.finditer(text):
+        word = m.group(0).rstrip(".")
+        if not word[:1].isupper():
+            continue
+        if word.casefold() == "may" and (
+            word == "MAY" or _SENTENCE_START.search(text, max(0, m.start() - 4), m.start())
+        ):
+            continue
+        tok = f"{DATE_PREFIX}{_MONTHS[word.casefold()]}"
+        n = counts.get(tok, 0) + 1
+        counts[tok] = n
+        out.append(tok if n == 1 else f"{tok}{REPEAT_MARK}{n}")
+    return out
+
+
+def _key(word: str) -> str:
+    return _POSSESSIVE.sub("", word).casefold().replace("’", "'")
+
+
+def tickers_from_text(text: str) -> list[str]:
+    """Ticker keys (``$oat``) of ``<OAT>``, ``(OAT)`` and ``(KUMT.TOK)`` marks."""
+    seen: dict[str, None] = {}
+    for ticker in _TICKER.findall(text):
+        seen.setdefault(TICKER_PREFIX + ticker.casefold(), None)
     return list(seen)
 
 
@@ -45,31 +130,110 @@ def entities_from_text(text: str) -> list[str]:
     """Tickers and proper names, case-folded, deduplicated, in first-seen order.
 
     A capitalized word at the start of a sentence is ambiguous (it may be any
-    word), so it counts only when it also appears capitalized elsewhere.
+    word): it counts as a name only when it also appears capitalized elsewhere,
+    and is otherwise kept as a loose (``~``) key that can only support a match.
     """
-    seen: dict[str, None] = {}
-    for ticker in _TICKER.findall(text):
-        seen.setdefault("$" + ticker.lower(), None)
-    sentence_initial: set[str] = set()
-    inner: set[str] = set()
+    seen: dict[str, None] = dict.fromkeys(tickers_from_text(text))
+    sentence_initial: dict[str, None] = {}
+    inner: dict[str, None] = {}
     for m in _NAME.finditer(text):
-        word = m.group(0)
-        key = word.casefold()
-        if key in _NOT_NAMES:
+        key = _key(m.group(0))
+        if key in _NOT_NAMES or len(key) < 2:
             continue
-        if _SENTENCE_START.search(text, 0, m.start()) is not None:
-            sentence_initial.add(key)
+        start = m.start()
+        if _SENTENCE_START.search(text, max(0, start - 4), start) is not None:
+            sentence_initial.setdefault(key, None)
+        else:
+            inner.setdefault(key, None)
+    seen.update(inner)
+    seen.update((LOOSE_PREFIX + k, None) for k in sentence_initial if k not in inner)
+    return list(seen)
+
+
+def _title_keys(title: str, text: str) -> list[str]:
+    """Every title word as a loose key; the ones the body never uses as title keys."""
+    words = [_key(w) for w in _WORD.findall(title)]
+    body_words = {_key(w) for w in _WORD.findall(text)} if text else set()
+    out: dict[str, None] = {}
+    for w in words:
+        if len(w) < 2 or w in _NOT_NAMES or _NUMBER_TOKEN.search(w):
             continue
-        inner.add(key)
-        seen.setdefault(key, None)
-    return [k for k in seen if k in inner or k.startswith("$")]
+        out.setdefault(LOOSE_PREFIX + w, None)
+        if w not in body_words:
+            out.setdefault(TITLE_PREFIX + w, None)
+    return list(out)
 
 
 def extract_facts(title: str, text: str, fp_tokens: Iterable[str]) -> Facts:
     """Facts of one article: numbers from fingerprint tokens, names from display text.
 
-    Titles in the wire corpus are all caps, which would make every word look
-    like a name, so names come from the title only when it is mixed case.
+    Titles in the wire corpus are all caps and web titles are often title-cased,
+    which would make every word look like a name, so title words are loose keys
+    (support only) plus title-only keys; tickers count from the title too.
     """
-    name_source = text if title.isupper() else f"{title}.\n{text}"
-    return Facts(numbers=numbers_from_tokens(fp_tokens), entities=entities_from_text(name_source))
+    entities: dict[str, None] = dict.fromkeys(tickers_from_text(title))
+    for key in entities_from_text(text):
+        entities.setdefault(key, None)
+    for key in _title_keys(title, text):
+        if key[1:] not in entities:
+            entities.setdefault(key, None)
+    numbers = numbers_from_tokens(fp_tokens) + months_from_text(text)
+    return Facts(numbers=numbers, entities=list(entities))
+
+
+# --------------------------------------------------------------------------------------
+# Comparison helpers used by the index guards
+
+
+def number_value(token: str) -> Decimal | None:
+    """The value of a canonical number token, or None for "4th", "1-1/2" and the like."""
+    try:
+        value = Decimal(token.partition(REPEAT_MARK)[0])
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def same_figure(a: str, b: str) -> bool:
+    """True if two number tokens are one figure written with another scale word.
+
+    "348.2 billion" and "348.2 bilion" (a typo loses the scale) differ by a power of
+    a thousand; 10 cts and 1 ct, or 66 and 65.50, do not.
+    """
+    if a == b:
+        return True
+    if a.partition(REPEAT_MARK)[2] != b.partition(REPEAT_MARK)[2]:
+        return False
+    va, vb = number_value(a), number_value(b)
+    if va is None or vb is None or va == 0 or vb == 0:
+        return False
+    big, small = (va, vb) if abs(va) >= abs(vb) else (vb, va)
+    ratio = big / small
+    return ratio in _THOUSANDS
+
+
+_THOUSANDS = frozenset(Decimal(10) ** (3 * k) for k in range(1, 5))
+
+
+def near_spelling(a: str, b: str) -> bool:
+    """One edit (insert, delete, substitute, swap adjacent) apart, for words of 5+ letters."""
+    la, lb = len(a), len(b)
+    if min(la, lb) < 5 or abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) <= 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    if la < lb:
+        a, b = b, a
+    # a is one longer than b: deleting one letter of a must give b
+    i = 0
+    while i < len(b) and a[i] == b[i]:
+        i += 1
+    return a[i + 1 :] == b[i:]

@@ -5,6 +5,10 @@ come from ``datasketch.MinHash`` itself and the arithmetic mirrors
 ``MinHash.update_batch``; a test holds the two equal. We do the arithmetic
 ourselves only because datasketch calls the hash function once per shingle in
 Python, which is most of the cost of a naive pipeline.
+
+``Fingerprinter.shingle_hash`` is the same shingle hash one shingle at a time:
+handed to ``MinHash(hashfunc=...)`` it makes datasketch's own update loop give
+our signatures, which is how the benchmark and the tests compare the two.
 """
 
 from __future__ import annotations
@@ -31,8 +35,14 @@ _POSITION_MULTIPLIERS = np.array(
     ],
     dtype=_U64,
 )
+_MULTIPLIERS_INT = [int(m) for m in _POSITION_MULTIPLIERS]
+_MASK64 = (1 << 64) - 1
+_MASK32 = (1 << 32) - 1
 _MAX_HASH32 = np.uint32(0xFFFFFFFF)
 _TOKEN_CACHE_LIMIT = 500_000
+# Rows of the (shingles x permutations) scratch matrix kept between calls; longer
+# texts are done in slices of this many shingles.
+_CHUNK_ROWS = 512
 
 
 def content_hash(text: str) -> str:
@@ -40,11 +50,16 @@ def content_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
+def _blake64(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+
+
 class Fingerprinter:
     """Turns fingerprint tokens into shingle hashes and a MinHash signature.
 
-    Holds only immutable parameters and a token-hash cache, so one instance can
-    be shared by every record a process handles.
+    Holds only immutable parameters, a token-hash cache and a scratch buffer, so
+    one instance can be shared by every record one thread handles (not across
+    threads: the scratch buffer is reused).
     """
 
     def __init__(self, num_perm: int = 128, seed: int = 1, shingle_size: int = 3) -> None:
@@ -58,16 +73,39 @@ class Fingerprinter:
         self._a = np.asarray(a, dtype=np.uint32)
         self._b = np.asarray(b, dtype=np.uint32)
         self._token_cache: dict[str, int] = {}
+        self._scratch = np.empty((_CHUNK_ROWS, num_perm), dtype=np.uint32)
 
     def _token_hash(self, token: str) -> int:
         cached = self._token_cache.get(token)
         if cached is None:
-            digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest()
-            cached = int.from_bytes(digest, "little")
+            cached = _blake64(token)
             if len(self._token_cache) >= _TOKEN_CACHE_LIMIT:
                 self._token_cache.clear()
             self._token_cache[token] = cached
         return cached
+
+    def _token_hashes(self, tokens: Sequence[str]) -> np.ndarray:
+        """64-bit hashes of ``tokens``; the cache lookup runs in C (``map``) for known tokens."""
+        cache = self._token_cache
+        hashes = list(map(cache.get, tokens))
+        if None in hashes:
+            for i, h in enumerate(hashes):
+                if h is None:
+                    hashes[i] = self._token_hash(tokens[i])
+        return np.array(hashes, dtype=_U64)
+
+    def shingle_hash(self, shingle: Sequence[str]) -> int:
+        """The 32-bit hash of one shingle (its 1..k tokens): one element of ``shingles``.
+
+        Pure Python, one shingle at a time; ``shingles`` computes the same values in bulk.
+        """
+        if not 1 <= len(shingle) <= len(_MULTIPLIERS_INT):
+            raise ValueError(f"a shingle has 1..{len(_MULTIPLIERS_INT)} tokens")
+        acc = 0
+        for token, mult in zip(shingle, _MULTIPLIERS_INT, strict=False):
+            acc ^= (self._token_hash(token) * mult) & _MASK64
+        acc ^= acc >> 31
+        return (acc ^ (acc >> 32)) & _MASK32
 
     def shingles(self, tokens: Sequence[str]) -> np.ndarray:
         """Sorted unique 32-bit hashes of the word k-shingles of ``tokens``.
@@ -77,25 +115,40 @@ class Fingerprinter:
         """
         if not tokens:
             return np.empty(0, dtype=np.uint32)
-        th = np.fromiter((self._token_hash(t) for t in tokens), dtype=_U64, count=len(tokens))
+        th = self._token_hashes(tokens)
         k = min(self.shingle_size, len(th))
         n = len(th) - k + 1
         with np.errstate(over="ignore"):
             acc = th[:n] * _POSITION_MULTIPLIERS[0]
             for i in range(1, k):
-                acc = acc ^ (th[i : i + n] * _POSITION_MULTIPLIERS[i])
+                acc ^= th[i : i + n] * _POSITION_MULTIPLIERS[i]
             acc ^= acc >> _U64(31)
-            folded = (acc ^ (acc >> _U64(32))).astype(np.uint32)
-        return np.unique(folded)
+            acc ^= acc >> _U64(32)
+        folded = acc.astype(np.uint32)
+        folded.sort()
+        if n > 1:
+            keep = np.empty(n, dtype=bool)
+            keep[0] = True
+            np.not_equal(folded[1:], folded[:-1], out=keep[1:])
+            folded = folded[keep]
+        return folded
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
         """The MinHash of a shingle-hash array; all-max for an empty set (datasketch's empty)."""
         if shingles.size == 0:
             return np.full(self.num_perm, _MAX_HASH32, dtype=np.uint32)
         with np.errstate(over="ignore"):
-            hv = _fmix(shingles.astype(np.uint32).reshape(-1, 1), 32)
-            phv = hv * self._a + self._b
-        return phv.min(axis=0).astype(np.uint32)
+            hv = _fmix(np.asarray(shingles, dtype=np.uint32), 32)
+            sig: np.ndarray | None = None
+            for start in range(0, hv.size, _CHUNK_ROWS):
+                part = hv[start : start + _CHUNK_ROWS]
+                phv = self._scratch[: part.size]
+                np.multiply.outer(part, self._a, out=phv)
+                phv += self._b
+                low = phv.min(axis=0)
+                sig = low if sig is None else np.minimum(sig, low, out=sig)
+        assert sig is not None
+        return sig
 
     def minhash(self, signature: np.ndarray) -> MinHash:
         """A datasketch MinHash for a signature, for callers that want datasketch's API."""

@@ -1,25 +1,64 @@
 """The time-windowed dedup index: candidates, verification, guards, clusters, eviction.
 
-Two stages, because one cannot serve both goals. LSH (many narrow bands) is
-tuned for recall and only proposes candidates; each candidate is then verified
-on the real shingle sets, by Jaccard for restyled copies and by containment for
-lead-only cuts, and must pass the fact guards so templated items that differ in
-figures or names are never merged. The index does no I/O: the journal persists
-what ``add`` and ``evict`` change, through the entries they return.
+Two stages, because one cannot serve both goals. LSH with many narrow bands
+(64 bands of 2 rows by default) is tuned for recall and only proposes
+candidates, ranked by how many bands they share; each candidate is then
+verified on the real shingle sets, by Jaccard for restyled copies and by
+containment for lead-only cuts, and must pass the fact guards so templated
+items that differ in figures or names are never merged:
+
+* tickers: two versions that name different tickers are different companies;
+* numbers: each figure of one version must be in the other, unless only one side
+  has extra figures (a cut drops figures, an update adds them; a templated item
+  about another price or another company *substitutes* them);
+* names: the same substitution test for proper names, tolerant of restyling
+  (case, possessives, a one-letter typo) because a name only counts as missing
+  when the other version has no such word at all;
+* title: short items (a dividend notice's body is the same for every company)
+  are judged on title and body together: their title-only words must agree too.
+
+The index does no I/O: the journal persists what ``add`` and ``evict`` change,
+through the entries they return.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from streamer.config import DedupSettings
+from streamer.facts import LOOSE_PREFIX, TICKER_PREFIX, TITLE_PREFIX, near_spelling, same_figure
 from streamer.models import MatchInfo
 
+# At most this many candidates (most shared bands first) are verified per decision.
 MAX_VERIFIED_CANDIDATES = 24
+_U64 = np.uint64
+_BAND_MULTIPLIER = _U64(0x9E3779B97F4A7C15)
+
+
+@dataclass(slots=True)
+class _FactView:
+    """An entry's facts split by kind, computed once per entry for the guards."""
+
+    tickers: frozenset[str]
+    names: frozenset[str]
+    title_words: frozenset[str]
+    support: frozenset[str]
+
+    @classmethod
+    def of(cls, entities: Iterable[str]) -> _FactView:
+        keys = entities if isinstance(entities, frozenset) else frozenset(entities)
+        tickers = frozenset(k[1:] for k in keys if k[:1] == TICKER_PREFIX)
+        titles = frozenset(k[1:] for k in keys if k[:1] == TITLE_PREFIX)
+        loose = frozenset(k[1:] for k in keys if k[:1] == LOOSE_PREFIX)
+        names = frozenset(k for k in keys if k[:1] not in _PREFIXES)
+        return cls(tickers, names, titles, names | tickers | titles | loose)
+
+
+_PREFIXES = frozenset((TICKER_PREFIX, LOOSE_PREFIX, TITLE_PREFIX))
 
 
 @dataclass(slots=True)
@@ -35,6 +74,15 @@ class IndexEntry:
     numbers: frozenset[str]
     entities: frozenset[str]
     n_tokens: int
+    # Derived from ``entities`` on first use; never persisted.
+    _view: _FactView | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def facts_view(self) -> _FactView:
+        view = self._view
+        if view is None:
+            view = self._view = _FactView.of(self.entities)
+        return view
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +103,50 @@ class _Verdict:
     entry: IndexEntry
     jaccard: float
     containment: float
+    score: float
     guards: list[str] = field(default_factory=list)
-
-    @property
-    def score(self) -> float:
-        return max(self.jaccard, self.containment)
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Jaccard and containment (of the smaller set in the larger) of two sorted unique arrays."""
     if a.size == 0 or b.size == 0:
         return 0.0, 0.0
-    inter = np.intersect1d(a, b, assume_unique=True).size
+    if a.size > b.size:
+        a, b = b, a
+    # Both arrays are sorted and unique: look every element of the smaller one up in
+    # the larger one, which is cheaper than a merge for the sizes we see.
+    pos = np.searchsorted(b, a)
+    pos[pos == b.size] = 0
+    inter = int(np.count_nonzero(b[pos] == a))
     union = a.size + b.size - inter
-    return inter / union, inter / min(a.size, b.size)
+    return inter / union, inter / a.size
+
+
+def _unsupported(mine: Iterable[str], theirs: frozenset[str]) -> list[str]:
+    """The keys of ``mine`` that the other version has in no spelling (one-letter typos ok)."""
+    out = []
+    for key in mine:
+        if key in theirs:
+            continue
+        if len(key) >= 5 and any(near_spelling(key, other) for other in theirs):
+            continue
+        out.append(key)
+    return out
+
+
+def _numbers_substituted(a: frozenset[str], b: frozenset[str]) -> bool:
+    """True if each side has a figure (or date) the other lacks in any scale."""
+    only_a = a - b
+    if not only_a:
+        return False
+    only_b = b - a
+    if not only_b:
+        return False
+    # A figure written with another scale word on the other side is the same figure.
+    rest_a = [x for x in only_a if not any(same_figure(x, y) for y in only_b)]
+    if not rest_a:
+        return False
+    return any(not any(same_figure(y, x) for x in only_a) for y in only_b)
 
 
 class DedupIndex:
@@ -79,12 +158,20 @@ class DedupIndex:
 
     def __init__(self, settings: DedupSettings) -> None:
         self.settings = settings
+        self.bands = settings.lsh_bands
         self.rows = settings.num_perm // settings.lsh_bands
         self.window_s = settings.window.total_seconds()
         self._entries: dict[str, IndexEntry] = {}
-        self._bands: dict[int, list[str]] = {}
+        # band key -> the id (one member, the common case) or list of ids in that bucket
+        self._buckets: dict[int, str | list[str]] = {}
         self._exact: dict[str, str] = {}
+        # How many indexed entries carry each name / title word: a word that many
+        # articles carry ("Government", "Market", "SETS") identifies nothing.
+        self._df: dict[str, int] = {}
         self._expiry: list[tuple[float, str]] = []
+        self._band_salt = np.random.default_rng(0x5EED).integers(
+            0, 2**63, size=self.bands, dtype=np.int64
+        ).astype(_U64)
         self.watermark = float("-inf")
 
     def __len__(self) -> int:
@@ -100,10 +187,16 @@ class DedupIndex:
         return list(self._entries.values())
 
     def _band_keys(self, signature: np.ndarray) -> list[int]:
-        r = self.rows
-        raw = signature.astype(np.uint32).tobytes()
-        step = 4 * r
-        return [hash((i, raw[i * step : (i + 1) * step])) for i in range(self.settings.lsh_bands)]
+        """One 64-bit key per band: the band's rows mixed, salted by the band's number."""
+        rows = np.asarray(signature, dtype=np.uint32)[: self.bands * self.rows]
+        rows = rows.reshape(self.bands, self.rows).astype(_U64)
+        with np.errstate(over="ignore"):
+            acc = rows[:, 0].copy()
+            for j in range(1, self.rows):
+                acc = acc * _BAND_MULTIPLIER + rows[:, j]
+            acc ^= self._band_salt
+        keys: list[int] = acc.tolist()
+        return keys
 
     # -- decision ---------------------------------------------------------------------------
 
@@ -148,14 +241,27 @@ class DedupIndex:
         )
 
     def _candidates(self, item: IndexEntry) -> list[IndexEntry]:
-        hits: Counter[str] = Counter()
+        """Indexed entries sharing a band with ``item``, most shared bands first."""
+        hits: dict[str, int] = {}
+        buckets = self._buckets
         for key in self._band_keys(item.signature):
-            ids = self._bands.get(key)
-            if ids:
-                hits.update(ids)
-        ranked = hits.most_common(MAX_VERIFIED_CANDIDATES)
+            ids = buckets.get(key)
+            if ids is None:
+                continue
+            if isinstance(ids, str):
+                hits[ids] = hits.get(ids, 0) + 1
+            else:
+                for cand_id in ids:
+                    hits[cand_id] = hits.get(cand_id, 0) + 1
+        if not hits:
+            return []
+        if len(hits) > MAX_VERIFIED_CANDIDATES:
+            ranked = heapq.nlargest(MAX_VERIFIED_CANDIDATES, hits.items(), key=lambda kv: kv[1])
+            ordered = [cand_id for cand_id, _ in ranked]
+        else:
+            ordered = sorted(hits, key=hits.__getitem__, reverse=True)
         out = []
-        for cand_id, _ in ranked:
+        for cand_id in ordered:
             cand = self._entries[cand_id]
             if abs(cand.ts - item.ts) <= self.window_s:
                 out.append(cand)
@@ -171,43 +277,105 @@ class DedupIndex:
         )
         if not (by_jaccard or by_containment):
             return None
-        guards = self._guards(item, cand, jaccard)
+        guards = self.guards(item, cand)
         if guards is None:
             return None
-        return _Verdict(cand, jaccard, containment, guards)
+        score = max(jaccard, containment) if by_containment else jaccard
+        return _Verdict(cand, jaccard, containment, score, guards)
 
-    def _guards(self, item: IndexEntry, cand: IndexEntry, jaccard: float) -> list[str] | None:
-        """Refuse a match whose facts disagree; return the names of the guards passed.
+    def guards(self, a: IndexEntry, b: IndexEntry) -> list[str] | None:
+        """The names of the fact guards ``a`` and ``b`` pass, or None if one refuses.
 
-        The shorter text's facts must be found in the longer one (a lead-only cut
-        keeps a subset of the figures and names; a templated item about another
-        company or another price does not).
+        Each guard refuses a *substitution*: both versions carry a fact the other
+        lacks. A one-sided difference is what cuts (fewer figures and names) and
+        republishing (a byline, an added sentence) produce, so it passes.
         """
-        shorter, longer = (item, cand) if item.n_tokens <= cand.n_tokens else (cand, item)
+        va, vb = a.facts_view, b.facts_view
         passed = []
-        missing_numbers = shorter.numbers - longer.numbers
-        if missing_numbers:
+        if va.tickers and vb.tickers:
+            if (va.tickers - vb.tickers) and (vb.tickers - va.tickers):
+                return None
+            passed.append("tickers")
+        if _numbers_substituted(a.numbers, b.numbers):
             return None
         passed.append("numbers")
-        if shorter.entities:
-            found = len(shorter.entities & longer.entities) / len(shorter.entities)
-            if found < 0.8:
+        if self._names_substituted(a, b):
+            return None
+        passed.append("names")
+        if min(a.n_tokens, b.n_tokens) < self.settings.short_item_tokens:
+            if self._specific(
+                _unsupported(va.title_words, vb.support), TITLE_PREFIX
+            ) and self._specific(_unsupported(vb.title_words, va.support), TITLE_PREFIX):
                 return None
-            passed.append("entities")
-        if shorter.n_tokens < self.settings.short_item_tokens:
-            if jaccard < self.settings.jaccard_threshold and shorter.numbers != longer.numbers:
-                return None
-            passed.append("short_item")
+            passed.append("short_item_title")
         return passed
+
+    def _names_substituted(self, a: IndexEntry, b: IndexEntry) -> bool:
+        """Both versions name someone the other never mentions.
+
+        Common capitalized vocabulary ("Government", "Market") is tolerated when it is
+        the only difference, since restyling swaps such words; several unknown names
+        on each side, or any specific one, are a substitution. Two short items (a
+        notice) have no room for a cut to drop a name, so one side's extra specific
+        name is enough there.
+        """
+        va, vb = a.facts_view, b.facts_view
+        only_a = _unsupported(va.names, vb.support)
+        only_b = _unsupported(vb.names, va.support)
+        if not (only_a or only_b):
+            return False
+        spec_a, spec_b = self._specific(only_a, ""), self._specific(only_b, "")
+        if max(a.n_tokens, b.n_tokens) < self.settings.short_item_tokens:
+            return bool(spec_a or spec_b)
+        if spec_a and spec_b:
+            return True
+        return len(only_a) >= 2 and len(only_b) >= 2
+
+    def _specific(self, words: list[str], prefix: str) -> list[str]:
+        """The words that identify something: carried by few indexed articles."""
+        if not words:
+            return words
+        s = self.settings
+        limit = max(s.common_word_min_docs, s.common_word_fraction * len(self._entries))
+        df = self._df
+        return [w for w in words if df.get(prefix + w, 0) <= limit]
+
+    def _count(self, entry: IndexEntry, delta: int) -> None:
+        df = self._df
+        view = entry.facts_view
+        for key in view.names:
+            df[key] = df.get(key, 0) + delta
+        for word in view.title_words:
+            key = TITLE_PREFIX + word
+            n = df.get(key, 0) + delta
+            if n > 0:
+                df[key] = n
+            else:
+                df.pop(key, None)
+        if delta < 0:
+            for key in view.names:
+                if df.get(key, 0) <= 0:
+                    df.pop(key, None)
 
     # -- mutation ---------------------------------------------------------------------------
 
     def add(self, item: IndexEntry) -> list[str]:
         """Index ``item`` (its cluster already decided) and return the ids evicted by it."""
+        previous = self._entries.get(item.id)
+        if previous is not None:
+            self.remove(item.id)
         self._entries[item.id] = item
+        buckets = self._buckets
         for key in self._band_keys(item.signature):
-            self._bands.setdefault(key, []).append(item.id)
+            ids = buckets.get(key)
+            if ids is None:
+                buckets[key] = item.id
+            elif isinstance(ids, str):
+                buckets[key] = [ids, item.id]
+            else:
+                ids.append(item.id)
         self._exact.setdefault(item.content_hash, item.id)
+        self._count(item, 1)
         heapq.heappush(self._expiry, (item.ts, item.id))
         if item.ts > self.watermark:
             self.watermark = item.ts
@@ -217,18 +385,26 @@ class DedupIndex:
         entry = self._entries.pop(article_id, None)
         if entry is None:
             return False
+        buckets = self._buckets
         for key in self._band_keys(entry.signature):
-            ids = self._bands.get(key)
+            ids = buckets.get(key)
             if ids is None:
+                continue
+            if isinstance(ids, str):
+                if ids == article_id:
+                    del buckets[key]
                 continue
             try:
                 ids.remove(article_id)
             except ValueError:
-                pass
-            if not ids:
-                del self._bands[key]
+                continue
+            if len(ids) == 1:
+                buckets[key] = ids[0]
+            elif not ids:
+                del buckets[key]
         if self._exact.get(entry.content_hash) == article_id:
             del self._exact[entry.content_hash]
+        self._count(entry, -1)
         return True
 
     def evict_before(self, cutoff: float) -> list[str]:

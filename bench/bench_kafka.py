@@ -1,0 +1,266 @@
+"""Kafka figures on the embedded broker: passthrough baseline, the service, latency.
+
+Every round uses its own topics and groups. Both the passthrough and the service
+are timed the same way: from the first poll that returns records (after the group
+join, and for the service after its recovery) to the commit of the last record.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import pstats
+import statistics
+import threading
+import time
+from typing import Any
+
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from bench.bench_common import input_values, tag
+from streamer.broker import EmbeddedBroker
+from streamer.config import Settings
+from streamer.kafka_io import (
+    DecideService,
+    end_offsets,
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    read_to_end,
+)
+from streamer.metrics import Metrics
+
+
+def make_bench_settings(bootstrap: str) -> Settings:
+    t = tag()
+    return Settings.model_validate(
+        {
+            "role": "all",
+            "kafka": {
+                "bootstrap_servers": bootstrap,
+                "group_id": f"bench-{t}",
+                "session_timeout_ms": 6000,
+                "heartbeat_interval_ms": 1000,
+                "topic_partitions": 1,
+            },
+            "topics": {
+                name: f"b{t}.{name}"
+                for name in ("raw", "clean", "duplicates", "deadletter", "prepared", "journal")
+            },
+            "metrics": {"enabled": False, "port": 0},
+        }
+    )
+
+
+def produce_inputs(settings: Settings, values: list[bytes]) -> None:
+    ensure_topics(settings)
+    producer = make_producer(settings)
+    for v in values:
+        producer.send(settings.topics.raw, value=v)
+    producer.flush()
+    producer.close()
+    reader = make_consumer(settings, None)
+    try:
+        tp = TopicPartition(settings.topics.raw, 0)
+        end = end_offsets(reader, [tp])[tp]
+        if end != len(values):
+            raise RuntimeError(f"produced {len(values)} inputs but the topic ends at {end}")
+    finally:
+        reader.close()
+
+
+# -- passthrough ------------------------------------------------------------------------------
+
+
+def passthrough(settings: Settings, n: int, timeout_s: float = 300) -> float:
+    """A bare consume -> produce -> flush -> commit loop with the service's client settings."""
+    out_topic = settings.topics.clean
+    consumer = make_consumer(settings, settings.kafka.group_id + "-pass")
+    producer = make_producer(settings)
+    consumer.subscribe([settings.topics.raw])
+    done = 0
+    first: float | None = None
+    last = 0.0
+    deadline = time.monotonic() + timeout_s
+    try:
+        while done < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"passthrough stalled at {done}/{n}")
+            batch = consumer.poll(
+                timeout_ms=settings.kafka.poll_timeout_ms,
+                max_records=settings.kafka.max_poll_records,
+            )
+            if not batch:
+                continue
+            if first is None:
+                first = time.perf_counter()
+            offsets = {}
+            for tp, records in batch.items():
+                for rec in records:
+                    producer.send(out_topic, key=rec.key, value=rec.value)
+                offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+                done += len(records)
+            producer.flush()
+            consumer.commit(offsets)
+            last = time.perf_counter()
+    finally:
+        consumer.close()
+        producer.close()
+    assert first is not None
+    return n / (last - first)
+
+
+# -- the service ------------------------------------------------------------------------------
+
+
+class TimedService(DecideService):
+    """The real service, noting when its first batch arrives and its last commit is done."""
+
+    first: float | None = None
+    last: float = 0.0
+    done: int = 0
+
+    def process_batch(self, records: list[Any]) -> None:
+        if self.first is None:
+            self.first = time.perf_counter()
+        super().process_batch(records)
+        self.done += len(records)
+        self.last = time.perf_counter()
+
+
+def service_round(
+    settings: Settings, n: int, profile: cProfile.Profile | None = None
+) -> tuple[float, TimedService]:
+    service = TimedService(settings, Metrics(), threading.Event(), exit_when_idle=3.0)
+    if profile is not None:
+        profile.enable()
+    try:
+        service.run()
+    finally:
+        if profile is not None:
+            profile.disable()
+    if service.done != n or service.first is None:
+        raise RuntimeError(f"service committed {service.done} of {n} records")
+    return n / (service.last - service.first), service
+
+
+def profile_top(profile: cProfile.Profile, limit: int = 25) -> str:
+    buf = io.StringIO()
+    stats = pstats.Stats(profile, stream=buf)
+    stats.sort_stats("tottime").print_stats(limit)
+    buf.write("\n--- by cumulative time ---\n")
+    stats.sort_stats("cumulative").print_stats(limit)
+    return buf.getvalue()
+
+
+def throughput(
+    bootstrap: str, values: list[bytes], rounds: int, profile: bool
+) -> dict[str, Any]:
+    n = len(values)
+    pass_rates, svc_rates = [], []
+    for _ in range(rounds):  # interleaved, so drift on a shared machine hits both alike
+        s = make_bench_settings(bootstrap)
+        produce_inputs(s, values)
+        pass_rates.append(passthrough(s, n))
+        s = make_bench_settings(bootstrap)
+        produce_inputs(s, values)
+        rate, _ = service_round(s, n)
+        svc_rates.append(rate)
+    out: dict[str, Any] = {
+        "messages": n,
+        "passthrough_per_s": statistics.median(pass_rates),
+        "service_per_s": statistics.median(svc_rates),
+        "passthrough_rounds": pass_rates,
+        "service_rounds": svc_rates,
+    }
+    out["ratio"] = out["service_per_s"] / out["passthrough_per_s"]
+    if profile:
+        s = make_bench_settings(bootstrap)
+        produce_inputs(s, values)
+        prof = cProfile.Profile()
+        rate, _ = service_round(s, n, prof)
+        out["profiled_service_per_s"] = rate
+        out["profile"] = profile_top(prof)
+    return out
+
+
+# -- latency ----------------------------------------------------------------------------------
+
+
+def latency(bootstrap: str, values: list[bytes], rate: float = 1000.0) -> dict[str, Any]:
+    """Produce ``values`` at a steady ``rate`` while the service runs; produce -> clean record."""
+    s = make_bench_settings(bootstrap)
+    ensure_topics(s)
+    service = TimedService(s, Metrics(), threading.Event())
+    runner = threading.Thread(target=service.run, name="service", daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 60
+    while not (service.assigned and not service.needs_recovery and service.batches >= 0):
+        if time.monotonic() > deadline:
+            raise RuntimeError("service did not join in time")
+        time.sleep(0.05)
+    time.sleep(1.0)  # let recovery finish (it runs inside the first poll after assignment)
+    producer = make_producer(s)
+    start = time.perf_counter()
+    for i, v in enumerate(values):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        producer.send(s.topics.raw, value=v)
+    producer.flush()
+    produce_s = time.perf_counter() - start
+    deadline = time.monotonic() + 600
+    while service.done < len(values):
+        if time.monotonic() > deadline or not runner.is_alive():
+            break
+        time.sleep(0.1)
+    service.stop.set()
+    runner.join(timeout=30)
+    producer.close()
+
+    reader = make_consumer(s, None)
+    try:
+        raw_tp = TopicPartition(s.topics.raw, 0)
+        produced_ms = {
+            r.offset: r.timestamp for r in read_to_end(reader, {raw_tp: 0})
+        }
+        clean_tp = TopicPartition(s.topics.clean, 0)
+        lat = []
+        for r in read_to_end(reader, {clean_tp: 0}):
+            off = next((int(v) for k, v in r.headers if k == "input-offset"), None)
+            if off is not None and off in produced_ms:
+                lat.append((r.timestamp - produced_ms[off]) / 1000)
+    finally:
+        reader.close()
+    lat.sort()
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
+
+    return {
+        "offered_per_s": len(values) / produce_s,
+        "inputs": len(values),
+        "decided": service.done,
+        "clean_outputs": len(lat),
+        "p50_s": pct(0.50),
+        "p99_s": pct(0.99),
+        "max_s": lat[-1] if lat else float("nan"),
+    }
+
+
+def run(
+    limit: int | None = None, rounds: int = 3, profile: bool = True, latency_s: float = 15.0
+) -> dict[str, Any]:
+    values = input_values(limit)
+    with EmbeddedBroker() as broker:
+        result = throughput(broker.bootstrap, values, rounds, profile)
+        n_lat = int(latency_s * 1000)
+        lat_values = (values * (n_lat // len(values) + 1))[:n_lat]
+        result["latency"] = latency(broker.bootstrap, lat_values)
+    return result
+
+
+if __name__ == "__main__":
+    r = run(limit=2000, rounds=1, profile=False, latency_s=3)
+    print({k: v for k, v in r.items() if k != "profile"})

@@ -1,0 +1,183 @@
+"""Exactly once in effect, with real processes killed at the worst moments.
+
+Each test ends with the same two checks: every input offset on exactly one
+output topic with no output key twice (``assert_exactly_once``), and, for a
+single-partition input, the same decisions as an uninterrupted run of the file
+path over the same order (which the service tests show equals the Kafka path).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from streamer.broker import EmbeddedBroker
+from streamer.config import Settings, FaultSettings
+from streamer.demo import sample_feed
+from tests.conftest import REUTERS, external_bootstrap, make_settings, reuters_record
+from tests.kafkautil import (
+    assert_exactly_once,
+    decisions,
+    key_of,
+    produce,
+    read_outputs,
+    run_until_idle,
+    start_service,
+    wait_for,
+    write_config,
+)
+from tests.test_service_kafka import file_decisions
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+
+def stream_values(n: int) -> list[bytes]:
+    """A realistic stream: Reuters stories (with their real re-sends) when the corpus is
+    here, otherwise the sample feed repeated under new ids (every copy a re-send)."""
+    import gzip
+    import json
+
+    if REUTERS.is_file():
+        out = []
+        with gzip.open(REUTERS, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                story = json.loads(line)
+                if story.get("date"):
+                    out.append(json.dumps(reuters_record(story)).encode())
+                if len(out) >= n:
+                    break
+        return out + sample_feed()
+    feed = sample_feed()
+    out = []
+    copy = 0
+    while len(out) < n:
+        for value in feed:
+            try:
+                data = json.loads(value)
+                data["id"] = f"{data['id']}-c{copy}" if isinstance(data, dict) and "id" in data else data
+                out.append(json.dumps(data).encode())
+            except (ValueError, TypeError, KeyError):
+                out.append(value)
+        copy += 1
+    return out[:n]
+
+
+def output_count(settings: Settings) -> int:
+    """Records on the three output topics, from their high watermarks (cheap to poll)."""
+    from kafka.structs import TopicPartition
+
+    from streamer.kafka_io import end_offsets, make_consumer
+
+    t = settings.topics
+    reader = make_consumer(settings, None)
+    try:
+        tps = [
+            TopicPartition(topic, p)
+            for topic in (t.clean, t.duplicates, t.deadletter)
+            for p in (reader.partitions_for_topic(topic) or {0})
+        ]
+        return sum(end_offsets(reader, tps).values())
+    finally:
+        reader.close()
+
+
+def with_testing(settings: Settings, **testing: object) -> Settings:
+    return settings.model_copy(update={"testing": FaultSettings.model_validate(testing)})
+
+
+def check(settings: Settings, values: list[bytes]) -> None:
+    outputs = read_outputs(settings)
+    assert_exactly_once(settings, outputs)
+    assert decisions(outputs) == file_decisions(values)
+
+
+@pytest.mark.parametrize("step", ["after_outputs", "after_journal", "after_commit"])
+def test_kill_at_each_step_of_the_batch_order(bootstrap: str, tmp_path: Path, step: str) -> None:
+    settings = make_settings(bootstrap, kafka={"max_poll_records": 7})
+    values = sample_feed()
+    produce(settings, values, [key_of(v) for v in values])
+
+    crashing = write_config(
+        with_testing(settings, crash_at=step, crash_after_batches=3), tmp_path / "crash.yaml"
+    )
+    assert run_until_idle(crashing, log=tmp_path / "run1.log") == 137
+    published = output_count(settings)
+    assert 0 < published < len(values), "the crash was meant to land mid-stream"
+
+    config = write_config(settings, tmp_path / "s.yaml")
+    assert run_until_idle(config, log=tmp_path / "run2.log") == 0
+    check(settings, values)
+
+
+def test_sigkill_at_three_random_moments(bootstrap: str, tmp_path: Path) -> None:
+    seed = int(os.environ.get("STREAMER_TEST_SEED", time.time_ns() % 100_000))
+    rng = random.Random(seed)
+    print(f"seed={seed}")
+    settings = make_settings(bootstrap, kafka={"max_poll_records": 20})
+    values = stream_values(6000)
+    produce(settings, values, [key_of(v) for v in values])
+    config = write_config(settings, tmp_path / "s.yaml")
+
+    last = 0
+    for round_ in range(3):
+        proc = start_service(config, log=tmp_path / f"run{round_}.log")
+        progressed = wait_for(lambda last=last: output_count(settings) > last, timeout=90, interval=0.3)
+        assert progressed, f"round {round_}: no progress (seed={seed})"
+        time.sleep(rng.uniform(0.0, 0.8))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        last = output_count(settings)
+        assert last < len(values), f"round {round_}: finished before the kill (seed={seed})"
+
+    assert run_until_idle(config, log=tmp_path / "final.log") == 0
+    check(settings, values)
+
+
+@pytest.mark.skipif(external_bootstrap() is not None, reason="freezes the embedded broker")
+def test_broker_frozen_for_ten_seconds(tmp_path: Path) -> None:
+    with EmbeddedBroker(log_path=tmp_path / "broker.log") as broker:
+        settings = make_settings(broker.bootstrap, kafka={"max_poll_records": 20})
+        values = stream_values(1500)
+        produce(settings, values, [key_of(v) for v in values])
+        config = write_config(settings, tmp_path / "s.yaml")
+        proc = start_service(config, "--exit-when-idle", "20", log=tmp_path / "run.log")
+        try:
+            assert wait_for(lambda: output_count(settings) > 0, timeout=60, interval=0.3)
+            assert broker.proc is not None
+            os.kill(broker.proc.pid, signal.SIGSTOP)
+            time.sleep(10)
+            os.kill(broker.proc.pid, signal.SIGCONT)
+            assert proc.wait(timeout=240) == 0, (tmp_path / "run.log").read_text()[-3000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        check(settings, values)
+
+
+def test_rebalance_between_two_instances(bootstrap: str, tmp_path: Path) -> None:
+    settings = make_settings(bootstrap, partitions=3, kafka={"max_poll_records": 20})
+    values = stream_values(2000)
+    produce(settings, values, [key_of(v) for v in values])
+    config = write_config(settings, tmp_path / "s.yaml")
+    first = start_service(config, "--exit-when-idle", "8", log=tmp_path / "a.log")
+    try:
+        assert wait_for(lambda: output_count(settings) > 0, timeout=60, interval=0.3)
+        second = start_service(config, "--exit-when-idle", "8", log=tmp_path / "b.log")
+        try:
+            assert first.wait(timeout=240) == 0
+            assert second.wait(timeout=240) == 0
+        finally:
+            if second.poll() is None:
+                second.kill()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    outputs = read_outputs(settings)
+    assert_exactly_once(settings, outputs)
+    logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
+    assert '"event": "partitions revoked"' in logs
