@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -207,6 +208,15 @@ def load_settings(
             raise ConfigError(f"config file not found: {path} (from ${CONFIG_ENV_VAR})")
     else:
         path = DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text()) if path.stat().st_size else {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(
+                f"config file {path} must hold a mapping of settings, not a {type(loaded).__name__}"
+            )
     _ACTIVE_YAML["path"] = path
     try:
         base = Settings()
@@ -215,6 +225,8 @@ def load_settings(
         merged = _deep_merge(base.model_dump(), overrides)
         _ACTIVE_YAML["path"] = None
         return Settings.model_validate(merged)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
     except ValueError as exc:
         raise ConfigError(f"invalid settings: {exc}") from exc
     finally:

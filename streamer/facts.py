@@ -67,6 +67,7 @@ _NOT_NAMES = frozenset(
     jan feb mar apr jun jul aug sep sept oct nov dec
     monday tuesday wednesday thursday friday saturday sunday
     reuter reuters update corrected ap afp
+    one two three four five six seven eight nine ten eleven twelve
     """.split()
 )
 

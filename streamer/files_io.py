@@ -80,13 +80,13 @@ def run_file(
     progress_every: int = 10_000,
 ) -> Counter[str]:
     """Dedup ``input_path`` into ``out_dir``; returns counts per outcome."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline(settings)
     counts: Counter[str] = Counter()
     started = time.monotonic()
     name = "stdin" if input_path == "-" else Path(input_path).name
     with ExitStack() as stack:
         source = stack.enter_context(open_input(input_path))
+        out_dir.mkdir(parents=True, exist_ok=True)
         outs: dict[Outcome, io.BufferedWriter] = {
             outcome: stack.enter_context((out_dir / fname).open("wb"))
             for outcome, fname in OUTPUT_FILES.items()

@@ -24,6 +24,7 @@ through the entries they return.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -128,7 +129,10 @@ def _unsupported(mine: Iterable[str], theirs: frozenset[str]) -> list[str]:
     for key in mine:
         if key in theirs:
             continue
-        if len(key) >= 5 and any(near_spelling(key, other) for other in theirs):
+        n = len(key)
+        if n >= 5 and any(
+            abs(len(other) - n) <= 1 and near_spelling(key, other) for other in theirs
+        ):
             continue
         out.append(key)
     return out
@@ -222,10 +226,13 @@ class DedupIndex:
                     match=MatchInfo(kind="exact", jaccard=1.0, containment=1.0),
                 )
         best: _Verdict | None = None
-        for cand in self._candidates(item):
+        best_hits = 0
+        for cand, hits in self._candidates(item):
+            if best is not None and 2 * hits < best_hits:
+                break  # far fewer shared bands than the match in hand: not a better one
             verdict = self._verify(item, cand)
             if verdict is not None and (best is None or verdict.score > best.score):
-                best = verdict
+                best, best_hits = verdict, max(best_hits, hits)
         if best is None:
             return Decision(duplicate_of=None, cluster_id=item.id)
         return Decision(
@@ -240,31 +247,26 @@ class DedupIndex:
             ),
         )
 
-    def _candidates(self, item: IndexEntry) -> list[IndexEntry]:
-        """Indexed entries sharing a band with ``item``, most shared bands first."""
-        hits: dict[str, int] = {}
+    def _candidates(self, item: IndexEntry) -> list[tuple[IndexEntry, int]]:
+        """Indexed entries in the window sharing a band with ``item``, most shared first."""
+        found: list[str] = []
         buckets = self._buckets
         for key in self._band_keys(item.signature):
             ids = buckets.get(key)
             if ids is None:
                 continue
             if isinstance(ids, str):
-                hits[ids] = hits.get(ids, 0) + 1
+                found.append(ids)
             else:
-                for cand_id in ids:
-                    hits[cand_id] = hits.get(cand_id, 0) + 1
-        if not hits:
+                found.extend(ids)
+        if not found:
             return []
-        if len(hits) > MAX_VERIFIED_CANDIDATES:
-            ranked = heapq.nlargest(MAX_VERIFIED_CANDIDATES, hits.items(), key=lambda kv: kv[1])
-            ordered = [cand_id for cand_id, _ in ranked]
-        else:
-            ordered = sorted(hits, key=hits.__getitem__, reverse=True)
+        ranked = Counter(found).most_common(MAX_VERIFIED_CANDIDATES)
         out = []
-        for cand_id in ordered:
+        for cand_id, n in ranked:
             cand = self._entries[cand_id]
             if abs(cand.ts - item.ts) <= self.window_s:
-                out.append(cand)
+                out.append((cand, n))
         return out
 
     def _verify(self, item: IndexEntry, cand: IndexEntry) -> _Verdict | None:
@@ -313,23 +315,21 @@ class DedupIndex:
     def _names_substituted(self, a: IndexEntry, b: IndexEntry) -> bool:
         """Both versions name someone the other never mentions.
 
-        Common capitalized vocabulary ("Government", "Market") is tolerated when it is
-        the only difference, since restyling swaps such words; several unknown names
-        on each side, or any specific one, are a substitution. Two short items (a
-        notice) have no room for a cut to drop a name, so one side's extra specific
-        name is enough there.
+        Restyling swaps the odd capitalized common word ("Government" for
+        "Authorities"), so a single name against a single name counts only when both
+        are specific (few indexed articles carry them); three or more unknown names
+        in all are a substitution whatever they are.
         """
         va, vb = a.facts_view, b.facts_view
         only_a = _unsupported(va.names, vb.support)
-        only_b = _unsupported(vb.names, va.support)
-        if not (only_a or only_b):
+        if not only_a:
             return False
-        spec_a, spec_b = self._specific(only_a, ""), self._specific(only_b, "")
-        if max(a.n_tokens, b.n_tokens) < self.settings.short_item_tokens:
-            return bool(spec_a or spec_b)
-        if spec_a and spec_b:
+        only_b = _unsupported(vb.names, va.support)
+        if not only_b:
+            return False
+        if len(only_a) + len(only_b) >= 3:
             return True
-        return len(only_a) >= 2 and len(only_b) >= 2
+        return bool(self._specific(only_a, "") and self._specific(only_b, ""))
 
     def _specific(self, words: list[str], prefix: str) -> list[str]:
         """The words that identify something: carried by few indexed articles."""

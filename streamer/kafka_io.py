@@ -21,6 +21,7 @@ was), and outputs found in the tail are not produced again.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -526,6 +527,22 @@ class DecideService:
 
     # recovery
     def recover(self) -> None:
+        """Rebuild the index and find where each partition starts; see the module docstring.
+
+        The cyclic garbage collector is paused while the index is rebuilt (it
+        would rescan every new long-lived object, again and again) and the
+        rebuilt index is then frozen out of later collections.
+        """
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._recover()
+        finally:
+            gc.freeze()
+            if gc_was_enabled:
+                gc.enable()
+
+    def _recover(self) -> None:
         started = time.monotonic()
         self.metrics.recovery_in_progress.set(1)
         self.needs_recovery = False

@@ -116,11 +116,6 @@ def test_invalid_config_value_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG config.load_settings: a malformed YAML file raises yaml.YAMLError, which "
-    "cli.main does not catch (traceback, exit 1)",
-)
 def test_malformed_config_exits_2(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("kafka: [unclosed\n", encoding="utf-8")

@@ -230,11 +230,6 @@ def test_unknown_enum_value_is_a_config_error(tmp_path: Path) -> None:
         load_settings(cfg)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG config.load_settings: yaml.YAMLError from a malformed file escapes as a "
-    "traceback instead of ConfigError",
-)
 def test_malformed_yaml_is_a_config_error(tmp_path: Path) -> None:
     cfg = write_yaml(tmp_path / "c.yaml", "kafka: [unclosed\n")
     with pytest.raises(ConfigError):

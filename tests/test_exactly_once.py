@@ -59,7 +59,9 @@ def stream_values(n: int) -> list[bytes]:
         for value in feed:
             try:
                 data = json.loads(value)
-                data["id"] = f"{data['id']}-c{copy}" if isinstance(data, dict) and "id" in data else data
+                data["id"] = (
+                    f"{data['id']}-c{copy}" if isinstance(data, dict) and "id" in data else data
+                )
                 out.append(json.dumps(data).encode())
             except (ValueError, TypeError, KeyError):
                 out.append(value)
@@ -126,7 +128,9 @@ def test_sigkill_at_three_random_moments(bootstrap: str, tmp_path: Path) -> None
     last = 0
     for round_ in range(3):
         proc = start_service(config, log=tmp_path / f"run{round_}.log")
-        progressed = wait_for(lambda last=last: output_count(settings) > last, timeout=90, interval=0.3)
+        progressed = wait_for(
+            lambda last=last: output_count(settings) > last, timeout=90, interval=0.3
+        )
         assert progressed, f"round {round_}: no progress (seed={seed})"
         time.sleep(rng.uniform(0.0, 0.8))
         proc.send_signal(signal.SIGKILL)

@@ -284,7 +284,9 @@ def test_standby_dedup_takes_over_when_the_active_one_is_killed(
     produce_feed(settings, first)
 
     group = settings.kafka.group_id
-    prepares = [Proc(f"prepare-{i}", config, "prepare", f"{group}-prepare", tmp_path) for i in (1, 2)]
+    prepares = [
+        Proc(f"prepare-{i}", config, "prepare", f"{group}-prepare", tmp_path) for i in (1, 2)
+    ]
     dedups = [Proc(f"dedup-{i}", config, "dedup", f"{group}-dedup", tmp_path) for i in (1, 2)]
     procs = prepares + dedups
     try:
@@ -345,7 +347,9 @@ def test_prepare_replica_killed_and_restarted_still_gives_exactly_once(
     produce_feed(settings, first)
 
     group = settings.kafka.group_id
-    prepares = [Proc(f"prepare-{i}", config, "prepare", f"{group}-prepare", tmp_path) for i in (1, 2)]
+    prepares = [
+        Proc(f"prepare-{i}", config, "prepare", f"{group}-prepare", tmp_path) for i in (1, 2)
+    ]
     dedup = Proc("dedup", config, "dedup", f"{group}-dedup", tmp_path)
     procs = [*prepares, dedup]
     restarted = Proc("prepare-1b", config, "prepare", f"{group}-prepare", tmp_path)
