@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from streamer.broker import EmbeddedBroker
-from streamer.config import Settings, FaultSettings
+from streamer.config import FaultSettings, Settings
 from streamer.demo import sample_feed
 from tests.conftest import REUTERS, external_bootstrap, make_settings, reuters_record
 from tests.kafkautil import (
