@@ -17,7 +17,7 @@ design can be judged with numbers before it is integrated:
   measures (a spurious 16-bit match between two 150-shingle sets happens
   about 150*150/65536 = 0.34 times per pair, so the bias is under one element).
 * Same-id and exact-content lookups: the same seq-chain tables with one band.
-* Facts (numbers, entities) as 32-bit hashes in a second ring arena; the
+* Facts (numbers, entities; 26 a story on Reuters) as 32-bit hashes in a second ring arena; the
   prototype applies the simple subset guards (numbers subset, 80% of entities).
 """
 
@@ -164,7 +164,7 @@ class CompactIndex:
         containment_threshold: float = 0.8,
         min_shingles_for_containment: int = 12,
         mean_shingles: int = 160,
-        mean_facts: int = 16,
+        mean_facts: int = 40,
     ) -> None:
         bits = max(4, int(capacity - 1).bit_length())
         self.capacity = cap = 1 << bits
@@ -187,8 +187,8 @@ class CompactIndex:
         self.sk_start = np.zeros(cap, dtype=np.int64)
         self.sk_len = np.zeros(cap, dtype=np.uint16)
         self.fa_start = np.zeros(cap, dtype=np.int64)
-        self.fa_nums = np.zeros(cap, dtype=np.uint8)
-        self.fa_ents = np.zeros(cap, dtype=np.uint8)
+        self.fa_nums = np.zeros(cap, dtype=np.uint16)
+        self.fa_ents = np.zeros(cap, dtype=np.uint16)
         self.sketch = _RingArena(cap * mean_shingles, np.uint16)
         self.facts = _RingArena(cap * mean_facts, np.uint32)
         self.band_table = _SeqTable(bits, cap, bands)
@@ -238,8 +238,8 @@ class CompactIndex:
             slots,
             check,
             self.sketch_of(shingles),
-            self.fact_hashes(numbers)[:255],
-            self.fact_hashes(entities)[:255],
+            self.fact_hashes(numbers),
+            self.fact_hashes(entities),
             n_tokens,
         )
 

@@ -153,9 +153,7 @@ def profile_top(profile: cProfile.Profile, limit: int = 25) -> str:
     return buf.getvalue()
 
 
-def throughput(
-    bootstrap: str, values: list[bytes], rounds: int, profile: bool
-) -> dict[str, Any]:
+def throughput(bootstrap: str, values: list[bytes], rounds: int, profile: bool) -> dict[str, Any]:
     n = len(values)
     pass_rates, svc_rates = [], []
     for _ in range(rounds):  # interleaved, so drift on a shared machine hits both alike
@@ -222,9 +220,7 @@ def latency(bootstrap: str, values: list[bytes], rate: float = 1000.0) -> dict[s
     reader = make_consumer(s, None)
     try:
         raw_tp = TopicPartition(s.topics.raw, 0)
-        produced_ms = {
-            r.offset: r.timestamp for r in read_to_end(reader, {raw_tp: 0})
-        }
+        produced_ms = {r.offset: r.timestamp for r in read_to_end(reader, {raw_tp: 0})}
         clean_tp = TopicPartition(s.topics.clean, 0)
         lat = []
         for r in read_to_end(reader, {clean_tp: 0}):

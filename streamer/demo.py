@@ -48,7 +48,8 @@ def unstorable_inputs() -> list[tuple[bytes | None, bytes]]:
     ]
 
 
-def _key_of(line: bytes) -> bytes | None:
+def key_of(line: bytes) -> bytes | None:
+    """The article id as the Kafka key, as a producer of news.raw would set it."""
     try:
         data = json.loads(line)
     except ValueError:
@@ -127,7 +128,7 @@ def run_demo(metrics_port: int = 0, keep_serving: bool = False) -> int:
             }
         )
         ensure_topics(settings)
-        feed = [(_key_of(line), line) for line in sample_feed()] + unstorable_inputs()
+        feed = [(key_of(line), line) for line in sample_feed()] + unstorable_inputs()
         producer = make_producer(settings)
         for key, value in feed:
             producer.send(settings.topics.raw, key=key, value=value)

@@ -76,8 +76,8 @@ class MatchInfo(BaseModel):
     guards: list[str] = Field(default_factory=list)
 
 
-class ArticleRecord(BaseModel):
-    """The value written to ``news.clean`` and ``news.duplicates`` (key: ``id``)."""
+class NormalizedArticle(BaseModel):
+    """The article as normalization leaves it: what every later record repeats."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -91,6 +91,11 @@ class ArticleRecord(BaseModel):
     date_fallback: str | None = None
     language: str | None
     content_hash: str
+
+
+class ArticleRecord(NormalizedArticle):
+    """The value written to ``news.clean`` and ``news.duplicates`` (key: ``id``)."""
+
     cluster_id: str
     duplicate_of: str | None = None
     similarity: float | None = None
@@ -136,7 +141,7 @@ class Facts(BaseModel):
     entities: list[str] = Field(default_factory=list)
 
 
-class PreparedArticle(BaseModel):
+class PreparedArticle(NormalizedArticle):
     """A validated, normalized and fingerprinted article: all the stateless work done.
 
     It is what ``prepare`` publishes to ``news.prepared`` and what the dedup
@@ -144,27 +149,11 @@ class PreparedArticle(BaseModel):
     the decision stays with one ordered writer.
     """
 
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    source: str | None
-    url: str | None
-    title: str
-    text: str
-    published_at: datetime
-    ingested_at: datetime
-    date_fallback: str | None = None
-    language: str | None
-    content_hash: str
     n_tokens: int
     shingles: list[int]
     signature: list[int]
     facts: Facts
     schema_version: int = SCHEMA_VERSION
-
-    @property
-    def event_time(self) -> datetime:
-        return self.published_at
 
 
 class Coordinates(BaseModel):

@@ -30,6 +30,7 @@ from streamer.models import (
     ArticleRecord,
     DeadLetter,
     ErrorInfo,
+    NormalizedArticle,
     Outcome,
     PreparedArticle,
     RawArticle,
@@ -278,16 +279,7 @@ class Decider:
             added = entry
         art = prepared.article
         record = ArticleRecord(
-            id=art.id,
-            source=art.source,
-            url=art.url,
-            title=art.title,
-            text=art.text,
-            published_at=art.published_at,
-            ingested_at=art.ingested_at,
-            date_fallback=art.date_fallback,
-            language=art.language,
-            content_hash=art.content_hash,
+            **{name: getattr(art, name) for name in NormalizedArticle.model_fields},
             cluster_id=decision.cluster_id,
             duplicate_of=decision.duplicate_of,
             similarity=decision.similarity,

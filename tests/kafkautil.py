@@ -17,6 +17,7 @@ import yaml
 from kafka.structs import TopicPartition
 
 from streamer.config import Settings
+from streamer.demo import key_of  # noqa: F401  (re-exported for the tests)
 from streamer.kafka_io import (
     ensure_topics,
     input_coords_from_headers,
@@ -41,16 +42,6 @@ def produce(
         producer.send(settings.topics.raw, key=key, value=value, partition=partition)
     producer.flush()
     producer.close()
-
-
-def key_of(value: bytes) -> bytes | None:
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return None
-    if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
-        return data["id"].encode()
-    return None
 
 
 @dataclass
