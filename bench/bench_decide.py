@@ -46,6 +46,51 @@ def decider_pass(settings: Settings, prepared: list[Prepared]) -> None:
         decider.decide(p)
 
 
+def compact_figures(settings: Settings, entries: list[IndexEntry], rounds: int) -> dict[str, Any]:
+    """The compact-index prototype on the same articles (see bench_compact_index)."""
+    from bench.bench_compact_index import CompactIndex, Item
+
+    window = settings.dedup.window.total_seconds()
+    deriver = CompactIndex(1 << 15, window)
+
+    def derive() -> list[Item]:
+        return [
+            deriver.item(
+                e.id,
+                e.ts,
+                e.content_hash,
+                e.shingles,
+                e.signature,
+                e.numbers,
+                e.entities,
+                e.n_tokens,
+            )
+            for e in entries
+        ]
+
+    items = derive()
+
+    def decide_all() -> int:
+        index = CompactIndex(1 << 15, window)
+        dups = 0
+        for it in items:
+            dup, cluster, _ = index.decide(it)
+            if dup is not None:
+                dups += 1
+            if dup != it.id:
+                index.add(it, cluster)
+        return dups
+
+    dups = decide_all()
+    rate, _ = median_rate(len(items), decide_all, rounds)
+    item_rate, _ = median_rate(len(items), derive, rounds)
+    return {
+        "compact_decide_add_per_s": rate,
+        "compact_item_per_s": item_rate,
+        "compact_duplicates": dups,
+    }
+
+
 def run(limit: int | None = 20_000, rounds: int = 5) -> dict[str, Any]:
     settings = Settings.model_validate({})
     prepared = prepared_articles(limit, settings)
@@ -53,7 +98,9 @@ def run(limit: int | None = 20_000, rounds: int = 5) -> dict[str, Any]:
     dups, index = index_pass(settings, entries)  # warm-up, and the figures below
     rate, _ = median_rate(len(entries), lambda: index_pass(settings, entries), rounds)
     decider_rate, _ = median_rate(len(prepared), lambda: decider_pass(settings, prepared), rounds)
+    compact = compact_figures(settings, entries, rounds)
     return {
+        **compact,
         "articles": len(entries),
         "duplicates": dups,
         "index_size_at_end": len(index),

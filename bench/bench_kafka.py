@@ -245,18 +245,23 @@ def latency(bootstrap: str, values: list[bytes], rate: float = 1000.0) -> dict[s
     }
 
 
-def run(
-    limit: int | None = None, rounds: int = 3, profile: bool = True, latency_s: float = 15.0
+def run_throughput(
+    limit: int | None = None, rounds: int = 3, profile: bool = True
 ) -> dict[str, Any]:
     values = input_values(limit)
     with EmbeddedBroker() as broker:
-        result = throughput(broker.bootstrap, values, rounds, profile)
-        n_lat = int(latency_s * 1000)
-        lat_values = (values * (n_lat // len(values) + 1))[:n_lat]
-        result["latency"] = latency(broker.bootstrap, lat_values)
-    return result
+        return throughput(broker.bootstrap, values, rounds, profile)
+
+
+def run_latency(seconds: float = 15.0, rate: float = 1000.0) -> dict[str, Any]:
+    n = int(seconds * rate)
+    values = input_values(n)
+    if len(values) < n:
+        raise RuntimeError(f"latency needs {n} distinct stories, the corpus has {len(values)}")
+    with EmbeddedBroker() as broker:
+        return latency(broker.bootstrap, values, rate)
 
 
 if __name__ == "__main__":
-    r = run(limit=2000, rounds=1, profile=False, latency_s=3)
-    print({k: v for k, v in r.items() if k != "profile"})
+    print(run_throughput(limit=2000, rounds=1, profile=False))
+    print(run_latency(seconds=3))

@@ -81,6 +81,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             return PrepareService(settings, metrics, stop, args.exit_when_idle).run()
         hook = CrashHook(settings.testing.crash_at, settings.testing.crash_after_batches)
         return DecideService(settings, metrics, stop, args.exit_when_idle, hook).run()
+    except Exception as exc:
+        # Broker gone past every retry, a journal write refused: nothing was committed
+        # past what is journaled, so exiting lets the orchestrator restart us cleanly.
+        log.error(
+            "fatal error, exiting", exc_info=True, extra={"error": f"{type(exc).__name__}: {exc}"}
+        )
+        return 1
     finally:
         if server is not None:
             server.stop()

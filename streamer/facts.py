@@ -58,16 +58,20 @@ _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 # wire vocabulary. Kept short on purpose: a word missed here only matters if the
 # other version has a different unknown name too.
 _NOT_NAMES = frozenset(
+    ["the", "a", "an", "and", "but", "or", "of", "in", "on", "at", "to", "for", "from", "by", "with", "as", "it", "its", "he", "she", "they", "we", "i", "this", "that", "these", "those", "there", "their", "his", "her", "our", "you", "your", "said", "says", "will", "would", "could", "should", "may", "might", "can", "also", "however", "meanwhile", "while", "after", "before", "since", "mr", "mrs", "ms", "dr", "inc", "ltd", "co", "corp", "plc", "llc", "company", "group", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "reuter", "reuters", "update", "corrected", "ap", "afp", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+)
+
+
+# Wire headline vocabulary of templated notices ("X SETS QUARTERLY", "Y RAISES PAYOUT"):
+# these words say what kind of notice it is, never whose, so they are not title keys.
+# The index also learns common title words from its window; this list covers a cold start.
+_HEADLINE_WORDS = frozenset(
     """
-    the a an and but or of in on at to for from by with as it its he she they we i
-    this that these those there their his her our you your said says will would
-    could should may might can also however meanwhile while after before since
-    mr mrs ms dr inc ltd co corp plc llc company group
-    january february march april may june july august september october november december
-    jan feb mar apr jun jul aug sep sept oct nov dec
-    monday tuesday wednesday thursday friday saturday sunday
-    reuter reuters update corrected ap afp
-    one two three four five six seven eight nine ten eleven twelve
+    sets set declares declared raises raised lifts ups hikes boosts increases cuts lowers
+    reduces omits suspends resumes pays payout payouts dividend dividends div divs qtly qtrly
+    quarterly monthly semiannual semi-annual annual initial regular special extra stock split
+    net profit loss earnings results qtr quarter shr revs sales rate prime price prices
+    report reports sees says plans unit stake offer completes agrees up down off in on to
     """.split()
 )
 
@@ -160,7 +164,7 @@ def _title_keys(title: str, text: str) -> list[str]:
         if len(w) < 2 or w in _NOT_NAMES or _NUMBER_TOKEN.search(w):
             continue
         out.setdefault(LOOSE_PREFIX + w, None)
-        if w not in body_words:
+        if w not in body_words and w not in _HEADLINE_WORDS:
             out.setdefault(TITLE_PREFIX + w, None)
     return list(out)
 
@@ -193,6 +197,28 @@ def number_value(token: str) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return value if value.is_finite() else None
+
+
+_THOUSAND = Decimal(1000)
+
+
+def figure_key(token: str) -> str:
+    """A number token with its scale factored out (powers of a thousand), occurrence kept.
+
+    Two tokens with equal keys are one figure written with different scale words:
+    "348.2 billion" and "348.2 bilion" (a typo loses the scale) give 348.2 both.
+    Dates and tokens that are not plain numbers are their own key.
+    """
+    base, mark, nth = token.partition(REPEAT_MARK)
+    value = number_value(base)
+    if value is None or value == 0:
+        return token
+    value = abs(value)
+    while value >= _THOUSAND:
+        value /= _THOUSAND
+    while value < 1:
+        value *= _THOUSAND
+    return f"{value.normalize():f}{mark}{nth}"
 
 
 def same_figure(a: str, b: str) -> bool:

@@ -27,11 +27,18 @@ import heapq
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 
 from streamer.config import DedupSettings
-from streamer.facts import LOOSE_PREFIX, TICKER_PREFIX, TITLE_PREFIX, near_spelling, same_figure
+from streamer.facts import (
+    LOOSE_PREFIX,
+    TICKER_PREFIX,
+    TITLE_PREFIX,
+    figure_key,
+    near_spelling,
+)
 from streamer.models import MatchInfo
 
 # At most this many candidates (most shared bands first) are verified per decision.
@@ -123,12 +130,13 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return inter / union, inter / a.size
 
 
-def _unsupported(mine: Iterable[str], theirs: frozenset[str]) -> list[str]:
+def _unsupported(mine: frozenset[str], theirs: frozenset[str]) -> list[str]:
     """The keys of ``mine`` that the other version has in no spelling (one-letter typos ok)."""
+    missing = mine - theirs
+    if not missing:
+        return []
     out = []
-    for key in mine:
-        if key in theirs:
-            continue
+    for key in missing:
         n = len(key)
         if n >= 5 and any(
             abs(len(other) - n) <= 1 and near_spelling(key, other) for other in theirs
@@ -147,10 +155,12 @@ def _numbers_substituted(a: frozenset[str], b: frozenset[str]) -> bool:
     if not only_b:
         return False
     # A figure written with another scale word on the other side is the same figure.
-    rest_a = [x for x in only_a if not any(same_figure(x, y) for y in only_b)]
+    keys_b = {figure_key(y) for y in only_b}
+    rest_a = {x for x in only_a if figure_key(x) not in keys_b}
     if not rest_a:
         return False
-    return any(not any(same_figure(y, x) for x in only_a) for y in only_b)
+    keys_a = {figure_key(x) for x in only_a}
+    return any(figure_key(y) not in keys_a for y in only_b)
 
 
 class DedupIndex:
@@ -261,12 +271,16 @@ class DedupIndex:
                 found.extend(ids)
         if not found:
             return []
-        ranked = Counter(found).most_common(MAX_VERIFIED_CANDIDATES)
+        counts = Counter(found)
+        ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)
         out = []
+        entries, ts, window = self._entries, item.ts, self.window_s
         for cand_id, n in ranked:
-            cand = self._entries[cand_id]
-            if abs(cand.ts - item.ts) <= self.window_s:
+            cand = entries[cand_id]
+            if abs(cand.ts - ts) <= window:
                 out.append((cand, n))
+                if len(out) >= MAX_VERIFIED_CANDIDATES:
+                    break
         return out
 
     def _verify(self, item: IndexEntry, cand: IndexEntry) -> _Verdict | None:
@@ -286,31 +300,39 @@ class DedupIndex:
         return _Verdict(cand, jaccard, containment, score, guards)
 
     def guards(self, a: IndexEntry, b: IndexEntry) -> list[str] | None:
-        """The names of the fact guards ``a`` and ``b`` pass, or None if one refuses.
+        """The names of the fact guards ``a`` and ``b`` pass, or None if one refuses."""
+        passed, refused = self.check_guards(a, b)
+        return None if refused else passed
+
+    def check_guards(self, a: IndexEntry, b: IndexEntry) -> tuple[list[str], str | None]:
+        """The guards passed, in order, and the name of the first that refuses (or None).
 
         Each guard refuses a *substitution*: both versions carry a fact the other
         lacks. A one-sided difference is what cuts (fewer figures and names) and
         republishing (a byline, an added sentence) produce, so it passes.
         """
         va, vb = a.facts_view, b.facts_view
-        passed = []
+        passed: list[str] = []
         if va.tickers and vb.tickers:
             if (va.tickers - vb.tickers) and (vb.tickers - va.tickers):
-                return None
+                return passed, "tickers"
             passed.append("tickers")
         if _numbers_substituted(a.numbers, b.numbers):
-            return None
+            return passed, "numbers"
         passed.append("numbers")
         if self._names_substituted(a, b):
-            return None
+            return passed, "names"
         passed.append("names")
         if min(a.n_tokens, b.n_tokens) < self.settings.short_item_tokens:
-            if self._specific(
-                _unsupported(va.title_words, vb.support), TITLE_PREFIX
-            ) and self._specific(_unsupported(vb.title_words, va.support), TITLE_PREFIX):
-                return None
+            if (
+                va.title_words - vb.support
+                and vb.title_words - va.support
+                and self._specific(_unsupported(va.title_words, vb.support), TITLE_PREFIX)
+                and self._specific(_unsupported(vb.title_words, va.support), TITLE_PREFIX)
+            ):
+                return passed, "short_item_title"
             passed.append("short_item_title")
-        return passed
+        return passed, None
 
     def _names_substituted(self, a: IndexEntry, b: IndexEntry) -> bool:
         """Both versions name someone the other never mentions.
@@ -321,6 +343,8 @@ class DedupIndex:
         in all are a substitution whatever they are.
         """
         va, vb = a.facts_view, b.facts_view
+        if not (va.names - vb.support and vb.names - va.support):
+            return False  # cheap exact test first: most pairs differ on one side only
         only_a = _unsupported(va.names, vb.support)
         if not only_a:
             return False

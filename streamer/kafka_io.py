@@ -24,6 +24,7 @@ import contextlib
 import gc
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +34,7 @@ from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from streamer import journal
@@ -119,15 +120,29 @@ def make_consumer(settings: Settings, group_id: str | None, **extra: Any) -> Kaf
     return KafkaConsumer(**kwargs)
 
 
-def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
+def _any_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> bool:
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout_s):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def ensure_topics(
+    settings: Settings, timeout_s: float = 30.0, stop: threading.Event | None = None
+) -> bool:
     """Create missing topics; the journal is compacted and, like news.prepared, has one partition.
 
     One journal partition keeps every index change in one order, which is what
     the single writer of an index needs; news.prepared has one partition so
-    that one dedup instance sees every prepared article in one order.
+    that one dedup instance sees every prepared article in one order. Returns
+    False when ``stop`` was set while waiting for the broker.
     """
     if not settings.kafka.create_topics:
-        return
+        return True
     t = settings.topics
     k = settings.kafka
     wanted = {
@@ -141,12 +156,18 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
+            # A plain TCP probe first: the admin client's own bootstrap blocks with
+            # growing backoff and would not let SIGTERM through while Kafka is down.
+            if not _any_reachable(k.bootstrap_servers):
+                raise KafkaConnectionError("no bootstrap server accepts connections")
             admin = KafkaAdminClient(**k.client_kwargs())
             break
         except KafkaError as exc:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"cannot reach Kafka at {k.bootstrap_servers}: {exc}") from exc
-            time.sleep(1)
+            log.warning("waiting for Kafka", extra={"bootstrap": k.bootstrap_servers})
+            if stop is not None and stop.wait(1):
+                return False
     try:
         existing = set(admin.list_topics())
         new = [
@@ -165,6 +186,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
             time.sleep(0.2)
     finally:
         admin.close()
+    return True
 
 
 def end_offsets(
@@ -461,12 +483,16 @@ class DecideService:
 
     # main loop
     def run(self) -> int:
-        ensure_topics(self.settings)
+        if not ensure_topics(self.settings, stop=self.stop):
+            log.info("service stopped before Kafka was reachable", extra={"role": self.role})
+            return 0
         self.producer = make_producer(self.settings)
         self.consumer = make_consumer(self.settings, self.settings.kafka.group_id)
-        self.reader = make_consumer(self.settings, None)
+        # The reader only serves recovery; a short fetch wait keeps empty reads quick.
+        self.reader = make_consumer(self.settings, None, fetch_max_wait_ms=50)
         self.metrics.set_health(broker_reachable=True)
         self.consumer.subscribe([self.input_topic], listener=_Listener(self))
+        self.metrics.consumed.labels(topic=self.input_topic)
         log.info(
             "service started",
             extra={
@@ -779,7 +805,9 @@ class PrepareService:
         self.assigned: set[TopicPartition] = set()
 
     def run(self) -> int:
-        ensure_topics(self.settings)
+        if not ensure_topics(self.settings, stop=self.stop):
+            log.info("service stopped before Kafka was reachable", extra={"role": "prepare"})
+            return 0
         producer = make_producer(self.settings)
         consumer = make_consumer(self.settings, self.settings.kafka.group_id)
         service = self
@@ -797,6 +825,7 @@ class PrepareService:
                 log.info("partitions assigned", extra={"partitions": sorted(map(str, assigned))})
 
         consumer.subscribe([self.settings.topics.raw], listener=Listener())
+        self.metrics.consumed.labels(topic=self.settings.topics.raw)
         self.metrics.set_health(broker_reachable=True, recovered=True)
         log.info("service started", extra={"role": "prepare", "input": self.settings.topics.raw})
         last_data = time.monotonic()

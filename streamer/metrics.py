@@ -26,6 +26,17 @@ from streamer import __version__
 
 log = logging.getLogger(__name__)
 
+DEADLETTER_REASONS = (
+    "empty_value",
+    "too_large",
+    "not_utf8",
+    "invalid_json",
+    "not_an_object",
+    "validation_error",
+    "no_text",
+    "processing_error",
+    "invalid_prepared",
+)
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 _E2E_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
@@ -101,8 +112,11 @@ class Metrics:
         self.ready = Gauge("streamer_ready", "1 when the instance is ready", registry=r)
         self.build_info = Gauge("streamer_build_info", "Build information", ["version"], registry=r)
         self.build_info.labels(version=__version__).set(1)
+        # Series that exist from the start: rate() cannot see a counter's first jump.
         for outcome in ("clean", "duplicate", "deadletter"):
             self.articles.labels(outcome=outcome)
+        for reason in DEADLETTER_REASONS:
+            self.deadletters.labels(reason=reason)
         self.health = Health()
 
     def set_health(self, **flags: bool) -> None:

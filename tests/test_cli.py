@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 SAMPLES = Path(__file__).resolve().parent.parent / "streamer" / "samples"
 FEED = SAMPLES / "feed.jsonl"
 EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))

@@ -330,14 +330,6 @@ def test_readyz_503_while_the_broker_is_unreachable(tmp_path: Path) -> None:
         svc.kill()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: ensure_topics() retries the broker for 30 s without looking at the stop "
-        "event, so SIGTERM is ignored while the broker is unreachable; then the "
-        "RuntimeError escapes cli.main as a plain traceback (exit 1, non-JSON stderr)"
-    ),
-)
 def test_sigterm_while_the_broker_is_unreachable_exits_0_promptly(tmp_path: Path) -> None:
     svc = Service(_unreachable_config(tmp_path), tmp_path)
     try:

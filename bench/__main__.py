@@ -1,0 +1,251 @@
+"""``make bench``: every performance figure of issue 6, measured in one run, beside its goal.
+
+    python -m bench [--quick] [--only NAME ...] [--profile-out PATH]
+
+Figures needing the Reuters corpus (../shared/data/reuters21578.jsonl.gz) are
+skipped with a message when it is absent; the synthetic memory figure still runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.bench_common import CORPUS, CorpusMissing
+
+NAMES = ("normalize", "fingerprint", "decide", "kafka", "latency", "memory")
+
+
+@dataclass
+class Row:
+    figure: str
+    measured: str
+    goal: str
+    ratio: float | None  # >= 1 meets the goal
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.ratio is None:
+            return "-"
+        return "PASS" if self.ratio >= 1 else "MISS"
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x:,.0f}/s"
+
+
+def fig_normalize(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
+    from bench import bench_normalize
+
+    try:
+        r = bench_normalize.run(300 if quick else None)
+    except SystemExit as exc:  # bench_normalize exits when the corpus is missing
+        raise CorpusMissing(str(exc)) from exc
+    details["normalize"] = r
+    rows.append(Row("normalize plain (info)", _fmt_rate(r["normalize_plain_per_s"]), "-", None))
+    rows.append(Row("normalize html (info)", _fmt_rate(r["normalize_html_per_s"]), "-", None))
+
+
+def fig_fingerprint(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
+    from bench import bench_fingerprint
+
+    r = bench_fingerprint.run(500 if quick else 2000, rounds=3 if quick else 5)
+    details["fingerprint"] = r
+    rows.append(
+        Row(
+            "fingerprint speed-up vs MinHash.update loop",
+            f"{r['speedup']:.1f}x ({_fmt_rate(r['ours_per_s'])} vs {_fmt_rate(r['naive_per_s'])})",
+            ">= 10x",
+            r["speedup"] / 10 if r["mismatches"] == 0 else 0.0,
+            f"signatures identical on {r['texts'] - r['mismatches']}/{r['texts']} texts",
+        )
+    )
+
+
+def fig_decide(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
+    from bench import bench_decide
+
+    r = bench_decide.run(3000 if quick else 20_000, rounds=3 if quick else 5)
+    details["decide"] = r
+    rows.append(
+        Row(
+            "decision (index decide+add), 1 core",
+            _fmt_rate(r["decide_add_per_s"]),
+            ">= 20,000/s",
+            r["decide_add_per_s"] / 20_000,
+            f"{r['articles']} Reuters articles, {r['duplicates']} duplicates",
+        )
+    )
+    rows.append(
+        Row(
+            "  Decider.decide incl. output record (info)",
+            _fmt_rate(r["decider_with_record_per_s"]),
+            "-",
+            None,
+        )
+    )
+    rows.append(
+        Row(
+            "  compact-index prototype decide+add (proto)",
+            _fmt_rate(r["compact_decide_add_per_s"]),
+            ">= 20,000/s",
+            r["compact_decide_add_per_s"] / 20_000,
+            f"+ per-article derivation {_fmt_rate(r['compact_item_per_s'])} (stateless); "
+            f"{r['compact_duplicates']} duplicates",
+        )
+    )
+
+
+def fig_kafka(quick: bool, rows: list[Row], details: dict[str, Any], profile_out: Path) -> None:
+    from bench import bench_kafka
+
+    r = bench_kafka.run_throughput(
+        2000 if quick else None, rounds=1 if quick else 3, profile=not quick
+    )
+    prof = r.pop("profile", None)
+    details["kafka"] = r
+    if prof:
+        profile_out.write_text(prof)
+    rows.append(
+        Row(
+            "end-to-end service / bare passthrough",
+            f"{r['ratio']:.2f} ({_fmt_rate(r['service_per_s'])} / "
+            f"{_fmt_rate(r['passthrough_per_s'])})",
+            ">= 0.70",
+            r["ratio"] / 0.70,
+            f"{r['messages']} Reuters messages, median of {len(r['service_rounds'])} rounds",
+        )
+    )
+
+
+def fig_latency(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
+    from bench import bench_kafka
+
+    r = bench_kafka.run_latency(3 if quick else 15)
+    details["latency"] = r
+    rows.append(
+        Row(
+            "latency produce -> clean record, p50",
+            f"{r['p50_s'] * 1000:,.0f} ms",
+            "report",
+            None,
+            f"offered {r['offered_per_s']:,.0f}/s for {r['inputs']} inputs, "
+            f"{r['clean_outputs']} clean outputs",
+        )
+    )
+    rows.append(
+        Row(
+            "latency produce -> clean record, p99",
+            f"{r['p99_s'] * 1000:,.0f} ms",
+            "report",
+            None,
+            f"max {r['max_s'] * 1000:,.0f} ms",
+        )
+    )
+
+
+def fig_memory(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
+    from bench import bench_memory
+
+    n_compact = 50_000 if quick else 1_000_000
+    # The current index takes ~13 KB an article: 1M would need ~13 GB on a shared box.
+    n_current = 20_000 if quick else 200_000
+    cur = bench_memory.measure("current", n_current)
+    comp = bench_memory.measure("compact", n_compact)
+    details["memory"] = {"current": cur, "compact": comp}
+    rows.append(
+        Row(
+            f"memory per article, current index @ {n_current:,}",
+            f"{cur['bytes_per_article']:,.0f} B",
+            "<= 1,024 B @ 1M",
+            1024 / cur["bytes_per_article"],
+            "RSS delta in a fresh process / N (1M not run: see note)",
+        )
+    )
+    rows.append(
+        Row(
+            f"memory per article, compact prototype @ {n_compact:,} (proto)",
+            f"{comp['bytes_per_article']:,.0f} B",
+            "<= 1,024 B @ 1M",
+            1024 / comp["bytes_per_article"],
+            f"allocated arrays {comp['array_bytes_per_article']:,.0f} B/article",
+        )
+    )
+
+
+def print_table(rows: list[Row]) -> None:
+    headers = ("figure", "measured", "goal", "ratio", "result", "note")
+    cells = [
+        (
+            r.figure,
+            r.measured,
+            r.goal,
+            "-" if r.ratio is None else f"{r.ratio:.2f}",
+            r.verdict,
+            r.note,
+        )
+        for r in rows
+    ]
+    widths = [
+        max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(line)
+    print("-" * len(line))
+    for c in cells:
+        print("  ".join(x.ljust(w) for x, w in zip(c, widths, strict=True)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", action="append", choices=NAMES, help="run only this figure")
+    parser.add_argument("--json", type=Path, help="also write every detail to this file")
+    parser.add_argument(
+        "--profile-out",
+        type=Path,
+        default=Path("/tmp/streamer-service-profile.txt"),
+        help="where the service's cProfile top entries go (full kafka run only)",
+    )
+    args = parser.parse_args(argv)
+    names = args.only or list(NAMES)
+    if not CORPUS.is_file():
+        print(f"NOTE: Reuters corpus not found at {CORPUS}; corpus figures are skipped.")
+    rows: list[Row] = []
+    details: dict[str, Any] = {}
+    runners: dict[str, Callable[[], None]] = {
+        "normalize": lambda: fig_normalize(args.quick, rows, details),
+        "fingerprint": lambda: fig_fingerprint(args.quick, rows, details),
+        "decide": lambda: fig_decide(args.quick, rows, details),
+        "kafka": lambda: fig_kafka(args.quick, rows, details, args.profile_out),
+        "latency": lambda: fig_latency(args.quick, rows, details),
+        "memory": lambda: fig_memory(args.quick, rows, details),
+    }
+    for name in names:
+        started = time.monotonic()
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        try:
+            runners[name]()
+        except CorpusMissing as exc:
+            rows.append(Row(name, "skipped", "-", None, str(exc)))
+        print(
+            f"[bench] {name} done in {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True
+        )
+    print()
+    print_table(rows)
+    if "kafka" in details and not args.quick:
+        print(f"\nservice profile (cProfile, top entries): {args.profile_out}")
+    if args.json:
+        args.json.write_text(json.dumps(details, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
