@@ -670,10 +670,36 @@ def _language_identifier() -> Any:
     return ident
 
 
+# Function words that are English and not also common words of the other languages
+# a news feed carries ("in", "an", "a", "die", "de" are left out on purpose).
+_ENGLISH_MARKERS = frozenset(
+    "the of and to is was that for with said from were has have been would which "
+    "this but not its are will by at it he they after".split()
+)
+_WORD_RE = re.compile(r"[^\W\d_]+")
+
+
+def _plainly_english(sample: str) -> bool:
+    """Most of our traffic is English wire copy: recognise it by its function words.
+
+    A statistical identifier costs about 0.3 ms a text, as much as all the rest
+    of normalization; English prose is a sixth or more function words, with
+    "the" among them, which no other language's text shows. Anything else
+    still goes to the identifier.
+    """
+    words = [w.casefold() for w in _WORD_RE.findall(sample)]
+    if len(words) < 12:
+        return False
+    hits = sum(1 for w in words if w in _ENGLISH_MARKERS)
+    return "the" in words and hits >= 0.15 * len(words)
+
+
 def _detect_language(sample: str) -> str | None:
     sample = sample[:LANGUAGE_SAMPLE_CHARS]
     if len(sample.strip()) < MIN_LANGUAGE_CHARS or not any(c.isalpha() for c in sample):
         return None
+    if _plainly_english(sample):
+        return "en"
     try:
         lang, prob = _language_identifier().classify(sample)
     except Exception:
