@@ -222,14 +222,18 @@ def latency(bootstrap: str, values: list[bytes], rate: float = 1000.0) -> dict[s
         raw_tp = TopicPartition(s.topics.raw, 0)
         produced_ms = {r.offset: r.timestamp for r in read_to_end(reader, {raw_tp: 0})}
         clean_tp = TopicPartition(s.topics.clean, 0)
-        lat = []
+        lat: list[float] = []
+        by_offset: list[tuple[int, float]] = []
         for r in read_to_end(reader, {clean_tp: 0}):
             off = next((int(v) for k, v in r.headers if k == "input-offset"), None)
             if off is not None and off in produced_ms:
                 lat.append((r.timestamp - produced_ms[off]) / 1000)
+                by_offset.append((off, lat[-1]))
     finally:
         reader.close()
     lat.sort()
+    warm = sorted(x for off, x in by_offset if off >= 2 * rate)  # after the first 2 s
+    slow = [off for off, x in by_offset if x > 0.5]
 
     def pct(p: float) -> float:
         return lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
@@ -242,6 +246,8 @@ def latency(bootstrap: str, values: list[bytes], rate: float = 1000.0) -> dict[s
         "p50_s": pct(0.50),
         "p99_s": pct(0.99),
         "max_s": lat[-1] if lat else float("nan"),
+        "p99_after_2s": warm[min(len(warm) - 1, int(0.99 * len(warm)))] if warm else float("nan"),
+        "over_500ms_input_offsets": (min(slow), max(slow), len(slow)) if slow else None,
     }
 
 
@@ -265,3 +271,54 @@ def run_latency(seconds: float = 15.0, rate: float = 1000.0) -> dict[str, Any]:
 if __name__ == "__main__":
     print(run_throughput(limit=2000, rounds=1, profile=False))
     print(run_latency(seconds=3))
+
+
+# -- experiment: the stateless half in a process pool (a proposal for kafka_io.AllStage) --------
+
+_WORKER_PIPELINE: Any = None
+
+
+def _init_worker(settings_json: str) -> None:
+    global _WORKER_PIPELINE
+    from streamer.pipeline import Pipeline
+
+    _WORKER_PIPELINE = Pipeline(Settings.model_validate_json(settings_json))
+
+
+def _prepare_in_worker(record: Any) -> Any:
+    return _WORKER_PIPELINE.prepare_one(record)
+
+
+def pooled_service_round(settings: Settings, n: int, workers: int) -> float:
+    """``service_round`` with AllStage.process preparing in ``workers`` processes."""
+    import multiprocessing
+    from dataclasses import replace
+
+    from streamer.kafka_io import _input_record
+    from streamer.pipeline import Result
+
+    ctx = multiprocessing.get_context("forkserver")
+    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(settings.model_dump_json(),))
+    try:
+        service = TimedService(settings, Metrics(), threading.Event(), exit_when_idle=3.0)
+        stage = service.stage
+        pipeline = stage.pipeline  # type: ignore[union-attr]
+
+        def process(records: list[Any], upstream: dict[str, int]) -> list[Result | None]:
+            inputs = [_input_record(r) for r in records]
+            chunk = max(1, len(inputs) // (4 * workers))
+            out: list[Result | None] = []
+            for item in pool.imap(_prepare_in_worker, inputs, chunksize=chunk):
+                started = time.perf_counter()
+                res = item if isinstance(item, Result) else pipeline.decide_one(item)
+                out.append(replace(res, seconds=time.perf_counter() - started))
+            return out
+
+        stage.process = process  # type: ignore[method-assign]
+        service.run()
+    finally:
+        pool.close()
+        pool.join()
+    if service.done != n or service.first is None:
+        raise RuntimeError(f"service committed {service.done} of {n} records")
+    return n / (service.last - service.first)

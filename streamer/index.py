@@ -82,8 +82,9 @@ class IndexEntry:
     numbers: frozenset[str]
     entities: frozenset[str]
     n_tokens: int
-    # Derived from ``entities`` on first use; never persisted.
+    # Derived from ``entities`` and ``signature`` on first use; never persisted.
     _view: _FactView | None = field(default=None, repr=False, compare=False)
+    _band_keys: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def facts_view(self) -> _FactView:
@@ -111,7 +112,8 @@ class _Verdict:
     entry: IndexEntry
     jaccard: float
     containment: float
-    score: float
+    similarity: float  # the evidence that matched: Jaccard, or containment for a cut
+    rank: float  # how good a match: a near-identical copy beats a cut that fits inside
     guards: list[str] = field(default_factory=list)
 
 
@@ -183,9 +185,11 @@ class DedupIndex:
         # articles carry ("Government", "Market", "SETS") identifies nothing.
         self._df: dict[str, int] = {}
         self._expiry: list[tuple[float, str]] = []
-        self._band_salt = np.random.default_rng(0x5EED).integers(
-            0, 2**63, size=self.bands, dtype=np.int64
-        ).astype(_U64)
+        self._band_salt = (
+            np.random.default_rng(0x5EED)
+            .integers(0, 2**63, size=self.bands, dtype=np.int64)
+            .astype(_U64)
+        )
         self.watermark = float("-inf")
 
     def __len__(self) -> int:
@@ -199,6 +203,14 @@ class DedupIndex:
 
     def entries(self) -> list[IndexEntry]:
         return list(self._entries.values())
+
+    def _keys_of(self, entry: IndexEntry) -> tuple[int, ...]:
+        """The entry's band keys, computed once for its decision and its insertion."""
+        keys = entry._band_keys
+        if keys is None or len(keys) != self.bands:
+            # A tuple of ints: the garbage collector stops tracking it.
+            keys = entry._band_keys = tuple(self._band_keys(entry.signature))
+        return keys
 
     def _band_keys(self, signature: np.ndarray) -> list[int]:
         """One 64-bit key per band: the band's rows mixed, salted by the band's number."""
@@ -241,14 +253,14 @@ class DedupIndex:
             if best is not None and 2 * hits < best_hits:
                 break  # far fewer shared bands than the match in hand: not a better one
             verdict = self._verify(item, cand)
-            if verdict is not None and (best is None or verdict.score > best.score):
+            if verdict is not None and (best is None or verdict.rank > best.rank):
                 best, best_hits = verdict, max(best_hits, hits)
         if best is None:
             return Decision(duplicate_of=None, cluster_id=item.id)
         return Decision(
             duplicate_of=best.entry.id,
             cluster_id=best.entry.cluster_id,
-            similarity=round(best.score, 4),
+            similarity=round(best.similarity, 4),
             match=MatchInfo(
                 kind="near",
                 jaccard=round(best.jaccard, 4),
@@ -261,7 +273,7 @@ class DedupIndex:
         """Indexed entries in the window sharing a band with ``item``, most shared first."""
         found: list[str] = []
         buckets = self._buckets
-        for key in self._band_keys(item.signature):
+        for key in self._keys_of(item):
             ids = buckets.get(key)
             if ids is None:
                 continue
@@ -296,8 +308,8 @@ class DedupIndex:
         guards = self.guards(item, cand)
         if guards is None:
             return None
-        score = max(jaccard, containment) if by_containment else jaccard
-        return _Verdict(cand, jaccard, containment, score, guards)
+        similarity = max(jaccard, containment) if by_containment else jaccard
+        return _Verdict(cand, jaccard, containment, similarity, (jaccard + containment) / 2, guards)
 
     def guards(self, a: IndexEntry, b: IndexEntry) -> list[str] | None:
         """The names of the fact guards ``a`` and ``b`` pass, or None if one refuses."""
@@ -390,14 +402,15 @@ class DedupIndex:
             self.remove(item.id)
         self._entries[item.id] = item
         buckets = self._buckets
-        for key in self._band_keys(item.signature):
-            ids = buckets.get(key)
-            if ids is None:
-                buckets[key] = item.id
-            elif isinstance(ids, str):
-                buckets[key] = [ids, item.id]
+        article_id = item.id
+        for key in self._keys_of(item):
+            ids = buckets.setdefault(key, article_id)
+            if ids is article_id:
+                continue  # a new bucket: the common case, one lookup
+            if isinstance(ids, str):
+                buckets[key] = [ids, article_id]
             else:
-                ids.append(item.id)
+                ids.append(article_id)
         self._exact.setdefault(item.content_hash, item.id)
         self._count(item, 1)
         heapq.heappush(self._expiry, (item.ts, item.id))
@@ -410,7 +423,7 @@ class DedupIndex:
         if entry is None:
             return False
         buckets = self._buckets
-        for key in self._band_keys(entry.signature):
+        for key in self._keys_of(entry):
             ids = buckets.get(key)
             if ids is None:
                 continue

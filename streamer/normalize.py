@@ -168,7 +168,8 @@ _HTMLISH_RE = re.compile(
 )
 # Reuters wire text marks tickers and unlisted company names with angle brackets:
 # "<KUMT.TOK>", "<Li Ka-shing Foundations Ltd>".  They are content, not markup.
-_ANGLE_RE = re.compile(r"<([^<>\n]{1,200})>")
+# A wire name tag may wrap onto the next line ("<Kumagai Gumi (Hong\nKong) Ltd>").
+_ANGLE_RE = re.compile(r"<([^<>]{1,200})>")
 _TICKER_RE = re.compile(r"[A-Z0-9][A-Z0-9&'-]{0,11}(?:\.[A-Z]{1,4})?")
 _NAME_TAG_RE = re.compile(r"[A-Z][^<>=\"/]*")
 _HTML_TAG_WORDS = (
@@ -243,6 +244,10 @@ def _strip_tags(s: str) -> str:
 
 def _angle_tag(m: re.Match[str]) -> str:
     inner = m.group(1)
+    if "\n" in inner:
+        if inner.count("\n") > 2:
+            return " "
+        inner = " ".join(inner.split())
     if _TICKER_RE.fullmatch(inner):
         return f"({inner})"
     if _NAME_TAG_RE.fullmatch(inner) and inner.split(None, 1)[0] not in _HTML_TAG_NAMES:

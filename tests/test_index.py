@@ -1,0 +1,327 @@
+"""The index on hand-built entries: exact and near paths, guards, clusters, window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from streamer import normalize
+from streamer.config import DedupSettings
+from streamer.facts import extract_facts
+from streamer.fingerprint import Fingerprinter, content_hash
+from streamer.index import DedupIndex, IndexEntry
+
+SETTINGS = DedupSettings()
+FP = Fingerprinter(SETTINGS.num_perm, SETTINGS.seed, SETTINGS.shingle_size)
+DAY = 86_400.0
+
+STORY = (
+    "Acme Widgets Inc said its board approved the purchase of Baxter Tools Corp for "
+    "about 450 mln dlrs in cash, a deal that would make it the largest maker of hand "
+    "tools in North America. Acme said the purchase price was 32 dlrs a share and that "
+    "Baxter directors had agreed to recommend the offer to shareholders at a meeting "
+    "planned for June. The company said it expected the acquisition to add to earnings "
+    "in its first full year and that it would finance the deal with bank loans and cash "
+    "on hand. Acme shares rose 1.25 dlrs to 28.50 dlrs in active trading on the New York "
+    "Stock Exchange, while Baxter shares jumped four dlrs to 30.75 dlrs. Analysts said the "
+    "price looked fair given the strong market position of Baxter in professional tools."
+)
+TITLE = "ACME WIDGETS TO BUY BAXTER TOOLS"
+
+
+def make(
+    article_id: str,
+    text: str = STORY,
+    title: str = TITLE,
+    ts: float = 0.0,
+    **overrides: object,
+) -> IndexEntry:
+    """An entry as the pipeline's Preparer builds one."""
+    fp_title = normalize.fingerprint_tokens(title)
+    fp_body = normalize.fingerprint_tokens(text)
+    tokens = fp_title + fp_body
+    shingles = FP.shingles(tokens)
+    facts = extract_facts(title, text, fp_body)
+    fields: dict[str, object] = {
+        "id": article_id,
+        "cluster_id": article_id,
+        "ts": ts,
+        "content_hash": content_hash(" ".join(fp_title) + "\n" + " ".join(fp_body)),
+        "shingles": shingles,
+        "signature": FP.signature(shingles),
+        "numbers": frozenset(facts.numbers),
+        "entities": frozenset(facts.entities),
+        "n_tokens": len(tokens),
+    }
+    fields.update(overrides)
+    return IndexEntry(**fields)  # type: ignore[arg-type]
+
+
+def index_with(*entries: IndexEntry, settings: DedupSettings = SETTINGS) -> DedupIndex:
+    index = DedupIndex(settings)
+    for entry in entries:
+        decision = index.decide(entry)
+        entry.cluster_id = decision.cluster_id
+        index.add(entry)
+    return index
+
+
+def test_exact_copy_takes_the_fast_path() -> None:
+    index = index_with(make("a"))
+    decision = index.decide(make("b", ts=60))
+    assert decision.duplicate_of == "a"
+    assert decision.match is not None and decision.match.kind == "exact"
+    assert decision.similarity == 1.0
+    assert decision.indexed
+
+
+def test_unrelated_story_is_clean() -> None:
+    other = (
+        "Heavy rain flooded low-lying districts of the capital overnight, forcing "
+        "hundreds of families from their homes, police said. Rescue teams used boats "
+        "to reach people stranded on rooftops and the weather service warned that more "
+        "storms were on the way later in the week."
+    )
+    index = index_with(make("a"))
+    decision = index.decide(make("b", other, "FLOODS HIT CAPITAL"))
+    assert decision.duplicate_of is None
+    assert decision.cluster_id == "b"
+    assert decision.match is None
+
+
+def test_light_rewrite_matches_by_jaccard() -> None:
+    edited = STORY.replace("approved", "has approved").replace("Analysts said", "Analysts say")
+    edited = edited.replace("in active trading", "in heavy trading")
+    index = index_with(make("a"))
+    decision = index.decide(make("b", edited, "Acme Widgets to buy Baxter Tools", ts=600))
+    assert decision.duplicate_of == "a"
+    assert decision.match is not None
+    assert decision.match.kind == "near"
+    assert decision.match.jaccard is not None
+    assert decision.match.jaccard >= SETTINGS.jaccard_threshold
+    assert decision.match.guards == ["numbers", "names"]
+
+
+def test_lead_only_cut_matches_by_containment() -> None:
+    lead = STORY.split(". ")[0] + "."
+    index = index_with(make("full"))
+    decision = index.decide(make("lead", lead, ts=900))
+    assert decision.duplicate_of == "full"
+    match = decision.match
+    assert match is not None and match.containment is not None and match.jaccard is not None
+    assert match.containment >= SETTINGS.containment_threshold
+    assert match.jaccard < SETTINGS.jaccard_threshold  # only containment can match a cut
+    assert decision.similarity == match.containment
+
+
+def test_numbers_guard_refuses_a_substituted_figure() -> None:
+    """The same template with another price is another story."""
+    index = index_with(make("a"))
+    other = make("b", STORY.replace("32 dlrs a share", "34 dlrs a share"), ts=60)
+    assert index.decide(other).duplicate_of is None
+    assert index.check_guards(other, index.get("a"))[1] == "numbers"  # type: ignore[arg-type]
+
+
+def test_numbers_guard_passes_one_sided_figures_and_scale_typos() -> None:
+    index = index_with(make("a"))
+    # A cut drops figures: one-sided.
+    cut = make("cut", STORY.rsplit(" Acme shares rose", 1)[0], ts=60)
+    assert index.decide(cut).duplicate_of == "a"
+    # "450 milion dlrs" (a typo loses the scale) is still the figure 450 mln.
+    typo = make("typo", STORY.replace("450 mln dlrs", "450 milion dlrs"), ts=60)
+    assert typo.numbers != index.get("a").numbers  # type: ignore[union-attr]
+    assert index.decide(typo).duplicate_of == "a"
+
+
+def test_repeated_figure_counts() -> None:
+    """ "20 cts vs 20 cts" and "20 cts vs 18 cts" differ although both mention 20."""
+    a = make("a", "Qtly div 20 cts vs 20 cts prior. Pay April 15. Record March 23.", "X <XX> DIV")
+    b = make("b", "Qtly div 20 cts vs 18 cts prior. Pay April 15. Record March 23.", "X <XX> DIV")
+    index = index_with(a)
+    assert index.check_guards(b, a)[1] == "numbers"
+    assert index.decide(b).duplicate_of is None
+
+
+def test_dates_are_facts() -> None:
+    april = "Japan bought 5,000 tonnes of Canadian rapeseed overnight for April shipment."
+    index = index_with(make("a", april, "JAPAN BUYS RAPESEED"))
+    may = make("b", april.replace("April", "May"), "JAPAN BUYS RAPESEED", ts=60)
+    assert index.check_guards(may, index.get("a"))[1] == "numbers"  # type: ignore[arg-type]
+    assert index.decide(may).duplicate_of is None
+
+
+def test_tickers_guard_refuses_another_company() -> None:
+    body = "Qtly div 20 cts vs 20 cts previously. Pay April 15. Record March 23."
+    index = index_with(make("a", body, "QUAKER OATS CO <OAT> REGULAR DIVIDEND"))
+    other = make("b", body, "UNIBANCORP INC <UBCP> REGULAR DIVIDEND SET", ts=60)
+    assert index.check_guards(other, index.get("a"))[1] == "tickers"  # type: ignore[arg-type]
+    assert index.decide(other).duplicate_of is None
+    # The same notice re-filed with a restyled ticker and headline is a duplicate.
+    again = make("c", body, "Quaker Oats Co (OAT) sets regular dividend", ts=120)
+    decision = index.decide(again)
+    assert decision.duplicate_of == "a"
+    assert decision.match is not None and "tickers" in decision.match.guards
+
+
+def test_names_guard_refuses_other_companies_but_tolerates_restyling() -> None:
+    index = index_with(make("a"))
+    swapped = STORY.replace("Acme Widgets", "Zenith Instruments").replace("Acme", "Zenith")
+    swapped = swapped.replace("Baxter Tools", "Corbin Hardware").replace("Baxter", "Corbin")
+    other = make("b", swapped, "ZENITH INSTRUMENTS TO BUY CORBIN HARDWARE", ts=60)
+    assert index.check_guards(other, index.get("a"))[1] == "names"  # type: ignore[arg-type]
+    assert index.decide(other).duplicate_of is None
+    # Case, possessives and a one-letter typo in a name are restyling, not other names.
+    restyled = STORY.replace("Acme said", "ACME'S board said").replace(
+        "Baxter directors", "Baxtre directors"
+    )
+    restyled = "By Staff Writer, Daily Globe. " + restyled
+    decision = index.decide(make("c", restyled, "Acme Widgets to Buy Baxter Tools", ts=120))
+    assert decision.duplicate_of == "a"
+
+
+def test_short_item_title_guard() -> None:
+    """Short notices are judged on title and body: identical bodies, other titles."""
+    body = "Qtly div six cts vs six cts prior. Pay April one. Record March 23."
+    index = index_with(make("a", body, "MDS HEALTH GROUP LIMITED IN QTLY PAYOUT"))
+    other = make("b", body, "GENERAL HOST CORP SETS QUARTERLY", ts=60)
+    assert other.n_tokens < SETTINGS.short_item_tokens
+    assert index.check_guards(other, index.get("a"))[1] == "short_item_title"  # type: ignore[arg-type]
+    assert index.decide(other).duplicate_of is None
+    # A re-filed headline in notice vocabulary only is the same notice.
+    refiled = make("c", body, "MDS HEALTH GROUP LIMITED SETS REGULAR DIVIDEND", ts=120)
+    decision = index.decide(refiled)
+    assert decision.duplicate_of == "a"
+    assert decision.match is not None and "short_item_title" in decision.match.guards
+
+
+def test_cluster_id_is_stable_along_a_chain() -> None:
+    """A -> B -> C: C resembles only B, but joins A's cluster."""
+    sentences = STORY.split(". ")
+    a = make("a", ". ".join(sentences[:4]))
+    b = make("b", ". ".join(sentences[:6]), ts=60)
+    c = make("c", ". ".join(sentences[3:7]), ts=120)
+    index = index_with(a, b)
+    assert index.get("b").cluster_id == "a"  # type: ignore[union-attr]
+    decision = index.decide(c)
+    assert decision.duplicate_of == "b"
+    assert decision.cluster_id == "a"
+    c.cluster_id = decision.cluster_id
+    index.add(c)
+    assert {e.cluster_id for e in index.entries()} == {"a"}
+
+
+def test_best_match_is_chosen() -> None:
+    far = make("far", STORY.split(". Acme shares")[0])
+    near = make("near", STORY.replace("in active trading", "in busy trading"), ts=30)
+    index = DedupIndex(SETTINGS)
+    for entry in (far, near):  # index both as their own clusters
+        index.add(entry)
+    decision = index.decide(make("q", ts=60, content_hash="other"))
+    assert decision.duplicate_of == "near"
+    assert decision.similarity is not None and decision.similarity > 0.9
+
+
+def test_same_id_is_not_reindexed() -> None:
+    index = index_with(make("a"))
+    decision = index.decide(make("a", "completely different text about the weather", ts=99))
+    assert decision.duplicate_of == "a"
+    assert decision.match is not None and decision.match.kind == "same_id"
+    assert not decision.indexed
+
+
+def test_window_evicts_old_articles_and_they_no_longer_match() -> None:
+    settings = DedupSettings(window=timedelta(days=7))
+    index = index_with(make("old", ts=0.0), settings=settings)
+    # Eight days later the old story is outside the window, even before eviction.
+    late = make("late", ts=8 * DAY, content_hash="x")
+    assert index.decide(late).duplicate_of is None
+    evicted = index.add(make("other", "Unrelated filler text " * 10, "FILLER", ts=8 * DAY))
+    assert evicted == ["old"]
+    assert "old" not in index and len(index) == 1
+    assert index.decide(make("again", ts=8 * DAY)).duplicate_of is None
+
+
+def test_memory_stays_bounded_by_the_window() -> None:
+    """Feeding ten windows' worth keeps about one window's worth indexed."""
+    settings = DedupSettings(window=timedelta(days=1))
+    index = DedupIndex(settings)
+    rng = np.random.default_rng(3)
+    per_day = 50
+    sizes = []
+    for i in range(10 * per_day):
+        shingles = np.unique(rng.integers(0, 2**32, size=80, dtype=np.uint64).astype(np.uint32))
+        entry = IndexEntry(
+            id=f"a{i}",
+            cluster_id=f"a{i}",
+            ts=i * DAY / per_day,
+            content_hash=f"h{i}",
+            shingles=shingles,
+            signature=FP.signature(shingles),
+            numbers=frozenset({str(i)}),
+            entities=frozenset({f"name{i}"}),
+            n_tokens=82,
+        )
+        assert index.decide(entry).duplicate_of is None
+        index.add(entry)
+        sizes.append(len(index))
+    assert max(sizes) <= per_day + 1
+    assert len(index) == per_day + 1
+    assert index.watermark == (10 * per_day - 1) * DAY / per_day
+    # Nothing of the evicted articles is left behind in the side structures.
+    assert len(index._exact) == len(index)
+    assert len(index._df) <= 2 * (per_day + 1)
+    held = {i for ids in index._buckets.values() for i in ([ids] if isinstance(ids, str) else ids)}
+    assert held == {e.id for e in index.entries()}
+
+
+def test_remove_forgets_an_article() -> None:
+    index = index_with(make("a"))
+    assert index.remove("a")
+    assert not index.remove("a")
+    assert "a" not in index and index.get("a") is None and len(index) == 0
+    assert not index._buckets and not index._exact and not index._df
+    assert index.decide(make("b", ts=60)).duplicate_of is None
+
+
+def test_evict_before_is_explicit_and_idempotent() -> None:
+    index = index_with(make("a", ts=0.0), make("b", "Other story " * 20, "OTHER", ts=DAY))
+    assert index.evict_before(DAY / 2) == ["a"]
+    assert index.evict_before(DAY / 2) == []
+    assert [e.id for e in index.entries()] == ["b"]
+
+
+def test_common_capitalized_words_are_not_identities() -> None:
+    """One capitalized common word swapped for another ("Government"/"Authorities") is
+    tolerated once the window shows the word is common; a specific one is not."""
+    base = STORY.replace("Analysts said", "The Government said")
+    other = STORY.replace("Analysts said", "The Authorities said")
+    index = index_with(make("a", base))
+    assert index.check_guards(make("b", other), index.get("a"))[1] == "names"  # type: ignore[arg-type]
+    filler = [
+        make(
+            f"f{i}",
+            f"The Authorities in region {i} said story {i} was unrelated. " * 3,
+            f"FILLER {i}",
+            ts=1.0,
+            content_hash=f"f{i}",
+        )
+        for i in range(4)
+    ]
+    for f in filler:
+        index.add(f)
+    assert index.check_guards(make("b", other), index.get("a"))[1] is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bands", [16, 32, 64, 128])
+def test_band_settings(bands: int) -> None:
+    settings = DedupSettings(lsh_bands=bands)
+    index = index_with(make("a"), settings=settings)
+    edited = STORY.replace("approved", "has approved")
+    assert index.decide(make("b", edited, ts=60)).duplicate_of == "a"
+
+
+def test_bands_must_divide_permutations() -> None:
+    with pytest.raises(ValueError):
+        DedupSettings(num_perm=128, lsh_bands=48)
