@@ -23,6 +23,7 @@ through the entries they return.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 from collections import Counter
 from collections.abc import Iterable
@@ -180,7 +181,9 @@ class DedupIndex:
         self._entries: dict[str, IndexEntry] = {}
         # band key -> the id (one member, the common case) or list of ids in that bucket
         self._buckets: dict[int, str | list[str]] = {}
-        self._exact: dict[str, str] = {}
+        # content hash -> ids holding it, oldest first; a list so that evicting the
+        # oldest leaves the next one in charge, as a rebuild from the journal would.
+        self._exact: dict[str, list[str]] = {}
         # How many indexed entries carry each name / title word: a word that many
         # articles carry ("Government", "Market", "SETS") identifies nothing.
         self._df: dict[str, int] = {}
@@ -237,9 +240,9 @@ class DedupIndex:
                 match=MatchInfo(kind="same_id"),
                 indexed=False,
             )
-        exact_id = self._exact.get(item.content_hash)
-        if exact_id is not None:
-            exact = self._entries[exact_id]
+        holders = self._exact.get(item.content_hash)
+        if holders:
+            exact = self._entries[holders[0]]
             if abs(exact.ts - item.ts) <= self.window_s:
                 return Decision(
                     duplicate_of=exact.id,
@@ -411,7 +414,7 @@ class DedupIndex:
                 buckets[key] = [ids, article_id]
             else:
                 ids.append(article_id)
-        self._exact.setdefault(item.content_hash, item.id)
+        self._exact.setdefault(item.content_hash, []).append(item.id)
         self._count(item, 1)
         heapq.heappush(self._expiry, (item.ts, item.id))
         if item.ts > self.watermark:
@@ -439,8 +442,12 @@ class DedupIndex:
                 buckets[key] = ids[0]
             elif not ids:
                 del buckets[key]
-        if self._exact.get(entry.content_hash) == article_id:
-            del self._exact[entry.content_hash]
+        holders = self._exact.get(entry.content_hash)
+        if holders is not None:
+            with contextlib.suppress(ValueError):
+                holders.remove(article_id)
+            if not holders:
+                del self._exact[entry.content_hash]
         self._count(entry, -1)
         return True
 

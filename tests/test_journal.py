@@ -283,3 +283,40 @@ def test_rebuild_returns_ids_older_than_the_window(newest_first: bool) -> None:
     assert loaded == len(entries)
     assert sorted(evicted) == ["old-8d", "old-9d"]
     assert sorted(e.id for e in index.entries()) == ["edge-7d", "mid-3d", "new-0d"]
+
+
+def test_exact_duplicates_after_eviction_match_the_same_holder_as_a_rebuild() -> None:
+    """Invariant 4: the rebuilt index decides like the live one even after evictions.
+
+    Three copies of one text: the oldest leaves the window, and a fourth copy must
+    be linked to the same survivor whether the index lived through it or was
+    rebuilt from the journal.
+    """
+    s = Settings()
+    fp = fingerprinter(s)
+    day = 86400.0
+    text = "the terminal resumed loadings on tuesday after a storm damaged a conveyor gantry"
+    decider = Decider(s)
+    state = JournalState()
+    copies = [entry_from_tokens(fp, f"copy{i}", text, ts=i * day) for i in range(3)]
+    filler = entry_from_tokens(
+        fp, "later", "an unrelated story about a marathon field cut", 7.5 * day
+    )
+    for entry in [*copies, filler]:
+        entry.content_hash = "same" if entry.id.startswith("copy") else "other"
+        decision = decider.index.decide(entry)
+        entry.cluster_id = decision.cluster_id
+        evicted = decider.index.add(entry)
+        state.apply(*encode_entry(entry, Outcome.CLEAN, None, None))
+        for gone in evicted:
+            state.apply(gone.encode(), None)
+    assert "copy0" not in decider.index  # 7.5 days after it: out of the 7-day window
+    rebuilt = DedupIndex(s.dedup)
+    rebuild_index(state, rebuilt, fp)
+
+    probe = entry_from_tokens(fp, "copy3", text, ts=7.6 * day)
+    probe.content_hash = "same"
+    live, again = decider.index.decide(probe), rebuilt.decide(probe)
+    assert live.duplicate_of == again.duplicate_of == "copy1"
+    assert live.match is not None and live.match.kind == "exact"
+    assert sorted(e.id for e in decider.index.entries()) == sorted(e.id for e in rebuilt.entries())
