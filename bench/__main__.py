@@ -149,6 +149,20 @@ def fig_latency(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
             f"max {r['max_s'] * 1000:,.0f} ms",
         )
     )
+    if quick:
+        return
+    # The same below the service's capacity: what a record waits when there is no backlog.
+    low = bench_kafka.run_latency(15, rate=400)
+    details["latency_400"] = low
+    rows.append(
+        Row(
+            "  latency p50 / p99 at 400/s (info)",
+            f"{low['p50_s'] * 1000:,.0f} / {low['p99_s'] * 1000:,.0f} ms",
+            "-",
+            None,
+            f"offered {low['offered_per_s']:,.0f}/s, {low['clean_outputs']} clean outputs",
+        )
+    )
 
 
 def fig_memory(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:

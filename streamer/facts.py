@@ -40,17 +40,20 @@ _TICKER = re.compile(r"[<(]([A-Z][A-Z0-9&\-]{0,11})(?:\.[A-Z]{1,4})?[>)]")
 # Capitalized words and runs of them ("Kumagai Gumi", "Cheung Kong"), and all-caps acronyms.
 _NAME = re.compile(r"\b(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*|[A-Z][A-Z&]{1,11})\b")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”(\[]\s*|\n\s*|\s[-–—]+\s*)$")
-_POSSESSIVE = re.compile(r"['’]s$")
 _MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
     "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
     "september": 9, "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
     "december": 12, "dec": 12,
 }  # fmt: skip
+# Only capitalized forms count (see months_from_text), so the pattern is case-sensitive:
+# Title and UPPER case of each name, which is several times faster than IGNORECASE.
 _MONTH = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November"
-    r"|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b\.?",
-    re.IGNORECASE,
+    r"\b(?:"
+    + "|".join(
+        f"{name.capitalize()}|{name.upper()}" for name in sorted(_MONTHS, key=len, reverse=True)
+    )
+    + r")\b\.?"
 )
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
@@ -232,7 +235,9 @@ def months_from_text(text: str) -> list[str]:
 
 
 def _key(word: str) -> str:
-    return _POSSESSIVE.sub("", word).casefold().replace("’", "'")
+    if word.endswith(("'s", "’s")):  # a possessive names the same thing
+        word = word[:-2]
+    return word.casefold().replace("’", "'")
 
 
 def tickers_from_text(text: str) -> list[str]:

@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 from pydantic import ValidationError
 
-from streamer import normalize
+from streamer import SCHEMA_VERSION, normalize
 from streamer.config import Settings
 from streamer.facts import extract_facts
 from streamer.fingerprint import Fingerprinter, content_hash
@@ -37,6 +37,8 @@ from streamer.models import (
 )
 
 Clock = Callable[[], datetime]
+
+_NORMALIZED_FIELDS = tuple(NormalizedArticle.model_fields)
 
 HEADER_TOPIC = "input-topic"
 HEADER_PARTITION = "input-partition"
@@ -220,7 +222,7 @@ class Preparer:
             shingles=[],
             signature=[],
             facts=facts,
-            schema_version=PreparedArticle.model_fields["schema_version"].default,
+            schema_version=SCHEMA_VERSION,
         )
         entry = IndexEntry(
             id=raw.id,
@@ -278,12 +280,15 @@ class Decider:
             evicted = self.index.add(entry)
             added = entry
         art = prepared.article
-        record = ArticleRecord(
-            **{name: getattr(art, name) for name in NormalizedArticle.model_fields},
+        # Every field was validated on the way in (or built here from typed values),
+        # so the record is assembled without a second validation pass.
+        record = ArticleRecord.model_construct(
+            **{name: getattr(art, name) for name in _NORMALIZED_FIELDS},
             cluster_id=decision.cluster_id,
             duplicate_of=decision.duplicate_of,
             similarity=decision.similarity,
             match=decision.match,
+            schema_version=SCHEMA_VERSION,
         )
         return Result(
             source=prepared.source,
