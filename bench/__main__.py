@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.bench_common import CORPUS, CorpusMissing
 
-NAMES = ("normalize", "fingerprint", "decide", "kafka", "latency", "memory")
+NAMES = ("normalize", "fingerprint", "decide", "kafka", "latency", "recovery", "memory")
 
 
 @dataclass
@@ -45,7 +45,7 @@ def fig_normalize(quick: bool, rows: list[Row], details: dict[str, Any]) -> None
     from bench import bench_normalize
 
     try:
-        r = bench_normalize.run(300 if quick else None)
+        r = bench_normalize.run(300 if quick else 3000)
     except SystemExit as exc:  # bench_normalize exits when the corpus is missing
         raise CorpusMissing(str(exc)) from exc
     details["normalize"] = r
@@ -165,6 +165,22 @@ def fig_latency(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
     )
 
 
+def fig_recovery(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
+    from bench import bench_recovery
+
+    r = bench_recovery.run(10_000 if quick else 100_000)
+    details["recovery"] = r
+    rows.append(
+        Row(
+            f"recovery of {int(r['recovery_articles']):,} journaled articles",
+            f"{r['recovery_seconds']:.1f} s",
+            "report",
+            None,
+            f"{r['recovery_articles_per_s']:,.0f} articles/s: journal read, replay, index rebuild",
+        )
+    )
+
+
 def fig_memory(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
     from bench import bench_memory
 
@@ -240,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         "decide": lambda: fig_decide(args.quick, rows, details),
         "kafka": lambda: fig_kafka(args.quick, rows, details, args.profile_out),
         "latency": lambda: fig_latency(args.quick, rows, details),
+        "recovery": lambda: fig_recovery(args.quick, rows, details),
         "memory": lambda: fig_memory(args.quick, rows, details),
     }
     for name in names:
