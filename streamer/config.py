@@ -126,6 +126,9 @@ class DedupSettings(BaseModel):
 
 class LimitSettings(BaseModel):
     max_message_bytes: int = 524_288
+    # Text and title of one output, JSON-encoded; keep it well under the producer's
+    # max request size (1 MiB by default) to leave room for the other fields.
+    max_output_bytes: int = 786_432
     deadletter_raw_bytes: int = 65_536
 
 

@@ -199,6 +199,15 @@ class Preparer:
         )
         if not norm.text.strip():
             raise RecordError("no_text", "no text left after normalization (markup only?)")
+        # Normalization can grow text (NFKC expands some characters up to 18-fold); an
+        # output bigger than the producer may send would fail on every retry.
+        out_bytes = len(orjson.dumps(norm.text)) + len(orjson.dumps(norm.title))
+        if out_bytes > self.settings.limits.max_output_bytes:
+            raise RecordError(
+                "too_large",
+                f"normalized article is {out_bytes} bytes; the output limit is "
+                f"{self.settings.limits.max_output_bytes}",
+            )
         published_at, date_fallback = normalize.parse_published_at(
             raw.published_at, now=ingested_at
         )

@@ -416,3 +416,15 @@ def test_property_one_result_per_input(values: list[bytes | None]) -> None:
             assert parsed["error"]["type"] != "processing_error", parsed["error"]
         else:
             assert parsed["id"] == result.article_id
+
+
+def test_text_that_grows_past_the_output_limit_is_a_dead_letter_not_a_crash() -> None:
+    """NFKC turns U+FDFA into 18 characters: 300 KB in would be ~3 MB out, more than
+    a producer may send, and every retry would fail the same way."""
+    body = "\ufdfa " * 100_000
+    value = json.dumps({"id": "grows", "body": body}, ensure_ascii=False).encode()
+    assert len(value) < Settings().limits.max_message_bytes
+    (result,) = Pipeline(Settings()).process([InputRecord(value=value)])
+    assert result.outcome is Outcome.DEADLETTER
+    assert result.error is not None and result.error.type == "too_large"
+    assert "output limit" in result.error.message
