@@ -51,7 +51,6 @@ from streamer.pipeline import (
     InputRecord,
     Pipeline,
     Preparer,
-    RecordError,
     Result,
     dead_letter,
     from_wire,
@@ -876,18 +875,30 @@ class PrepareService:
             timestamp_ms=record.timestamp_ms,
         )
         started = time.perf_counter()
-        try:
-            prepared = self.preparer.prepare(record)
+        prepared = self.preparer.prepare_one(record)
+        if isinstance(prepared, Result):
+            key, value = rec.key, self._deadletter_envelope(source, prepared)
+        else:
+            key = prepared.article.id.encode()
             env = PreparedEnvelope(source=source, article=to_wire(prepared))
-            key: bytes | None = prepared.article.id.encode()
-            self.metrics.prepared.inc()
-        except Exception as exc:
-            reason = exc.reason if isinstance(exc, RecordError) else "processing_error"
-            message = str(exc) if isinstance(exc, RecordError) else f"{type(exc).__name__}: {exc}"
-            letter = dead_letter(record, reason, message, self.settings, utcnow())
-            env = PreparedEnvelope(
-                source=source, deadletter=DeadLetter.model_validate_json(letter.value)
-            )
-            key = rec.key
+            value = env.model_dump_json().encode()
+            limit = self.settings.kafka.producer_max_request_size - 16_384
+            if len(value) > limit:
+                # Shingle lists of a huge article can outgrow what the producer may send.
+                letter = dead_letter(
+                    record,
+                    "too_large",
+                    f"prepared article is {len(value)} bytes; the limit is {limit}",
+                    self.settings,
+                    utcnow(),
+                )
+                key, value = rec.key, self._deadletter_envelope(source, letter)
+            else:
+                self.metrics.prepared.inc()
         self.metrics.processing.observe(time.perf_counter() - started)
-        return key, env.model_dump_json().encode()
+        return key, value
+
+    @staticmethod
+    def _deadletter_envelope(source: SourceInfo, letter: Result) -> bytes:
+        deadletter = DeadLetter.model_validate_json(letter.value)
+        return PreparedEnvelope(source=source, deadletter=deadletter).model_dump_json().encode()

@@ -183,6 +183,21 @@ class Preparer:
         d = settings.dedup
         self.fingerprinter = Fingerprinter(d.num_perm, d.seed, d.shingle_size)
 
+    def prepare_one(self, record: InputRecord) -> Prepared | Result:
+        """Prepare, turning every failure into that record's dead letter."""
+        try:
+            return self.prepare(record)
+        except RecordError as exc:
+            return dead_letter(record, exc.reason, str(exc), self.settings, self.clock())
+        except Exception as exc:  # a poison record must not stop the partition
+            return dead_letter(
+                record,
+                "processing_error",
+                f"{type(exc).__name__}: {exc}",
+                self.settings,
+                self.clock(),
+            )
+
     def prepare(self, record: InputRecord) -> Prepared:
         """Raises ``RecordError`` for bad input; any other exception is a poison record."""
         raw = parse_raw(record.value, self.settings.limits.max_message_bytes)
@@ -325,19 +340,7 @@ class Pipeline:
         return self.decider.index
 
     def prepare_one(self, record: InputRecord) -> Prepared | Result:
-        """Prepare, turning every failure into that record's dead letter."""
-        try:
-            return self.preparer.prepare(record)
-        except RecordError as exc:
-            return dead_letter(record, exc.reason, str(exc), self.settings, self.clock())
-        except Exception as exc:  # a poison record must not stop the partition
-            return dead_letter(
-                record,
-                "processing_error",
-                f"{type(exc).__name__}: {exc}",
-                self.settings,
-                self.clock(),
-            )
+        return self.preparer.prepare_one(record)
 
     def decide_one(self, prepared: Prepared) -> Result:
         try:
