@@ -19,8 +19,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +31,7 @@ from streamer.broker import free_port
 from streamer.config import KafkaSettings, Settings, load_settings
 from streamer.demo import sample_feed
 from tests.conftest import make_settings
-from tests.kafkautil import REPO, key_of, produce, read_outputs, wait_for
+from tests.kafkautil import REPO, http_get, key_of, produce, read_outputs, wait_for
 
 SASL_SECRET = "s3cr3t-SASL-7f2c91e4"
 SSL_SECRET = "s3cr3t-SSL-b81d03aa"
@@ -41,16 +39,6 @@ SHUTDOWN_BOUND_S = 20.0
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def http_get(port: int, path: str) -> tuple[int | None, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except (urllib.error.URLError, OSError):
-        return None, ""
 
 
 def write_raw_config(data: dict[str, Any], path: Path) -> Path:

@@ -20,8 +20,6 @@ import re
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from streamer.kafka_io import make_consumer, make_producer, read_to_end
 from tests.conftest import REUTERS, make_settings
 from tests.kafkautil import (
     assert_exactly_once,
+    http_get,
     key_of,
     produce,
     raw_end,
@@ -98,16 +97,6 @@ def reuters_filler(n: int, skip: int = 0) -> Feed:
 
 def produce_feed(settings: Settings, feed: Feed) -> None:
     produce(settings, [v for _, v in feed], [k for k, _ in feed])
-
-
-def http_get(port: int, path: str) -> tuple[int | None, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except (urllib.error.URLError, OSError):
-        return None, ""
 
 
 def metric_sum(port: int, name: str) -> float:
@@ -267,12 +256,9 @@ def check_expected_duplicates(settings: Settings) -> dict[str, Any]:
     return outputs
 
 
-# -- tests --------------------------------------------------------------------------------------
-
-
-def test_standby_dedup_takes_over_when_the_active_one_is_killed(
-    bootstrap: str, tmp_path: Path
-) -> None:
+def start_prepares(bootstrap: str, tmp_path: Path) -> tuple[Settings, Path, Feed, Feed, list[Proc]]:
+    """Three raw partitions, the first half of the feed produced, two prepare replicas
+    started; the second half is for the test to produce later."""
     settings = make_settings(
         bootstrap, partitions=3, metrics={"enabled": True, "port": 0, "host": "127.0.0.1"}
     )
@@ -282,11 +268,21 @@ def test_standby_dedup_takes_over_when_the_active_one_is_killed(
     first = first + filler[:FILLER_PER_PHASE]
     second = second + filler[FILLER_PER_PHASE:]
     produce_feed(settings, first)
-
     group = settings.kafka.group_id
     prepares = [
         Proc(f"prepare-{i}", config, "prepare", f"{group}-prepare", tmp_path) for i in (1, 2)
     ]
+    return settings, config, first, second, prepares
+
+
+# -- tests --------------------------------------------------------------------------------------
+
+
+def test_standby_dedup_takes_over_when_the_active_one_is_killed(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    settings, config, first, second, prepares = start_prepares(bootstrap, tmp_path)
+    group = settings.kafka.group_id
     dedups = [Proc(f"dedup-{i}", config, "dedup", f"{group}-dedup", tmp_path) for i in (1, 2)]
     procs = prepares + dedups
     try:
@@ -336,20 +332,8 @@ def test_standby_dedup_takes_over_when_the_active_one_is_killed(
 def test_prepare_replica_killed_and_restarted_still_gives_exactly_once(
     bootstrap: str, tmp_path: Path
 ) -> None:
-    settings = make_settings(
-        bootstrap, partitions=3, metrics={"enabled": True, "port": 0, "host": "127.0.0.1"}
-    )
-    config = write_config(settings, tmp_path / "s.yaml")
-    first, second = split_feed()
-    filler = reuters_filler(2 * FILLER_PER_PHASE)
-    first = first + filler[:FILLER_PER_PHASE]
-    second = second + filler[FILLER_PER_PHASE:]
-    produce_feed(settings, first)
-
+    settings, config, first, second, prepares = start_prepares(bootstrap, tmp_path)
     group = settings.kafka.group_id
-    prepares = [
-        Proc(f"prepare-{i}", config, "prepare", f"{group}-prepare", tmp_path) for i in (1, 2)
-    ]
     dedup = Proc("dedup", config, "dedup", f"{group}-dedup", tmp_path)
     procs = [*prepares, dedup]
     restarted = Proc("prepare-1b", config, "prepare", f"{group}-prepare", tmp_path)
