@@ -123,6 +123,17 @@ def fig_kafka(quick: bool, rows: list[Row], details: dict[str, Any], profile_out
             f"{r['messages']} Reuters messages, median of {len(r['service_rounds'])} rounds",
         )
     )
+    pool_ratio = r["service_pool_per_s"] / r["passthrough_per_s"]
+    rows.append(
+        Row(
+            f"  same with prepare_workers={r['pool_workers']}",
+            f"{pool_ratio:.2f} ({_fmt_rate(r['service_pool_per_s'])} / "
+            f"{_fmt_rate(r['passthrough_per_s'])})",
+            ">= 0.70",
+            pool_ratio / 0.70,
+            "the stateless half in worker processes, decisions in order in the main one",
+        )
+    )
 
 
 def fig_latency(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:

@@ -30,6 +30,8 @@ from streamer.kafka_io import (
 )
 from streamer.metrics import Metrics
 
+POOL_WORKERS = 2
+
 
 def make_bench_settings(bootstrap: str) -> Settings:
     t = tag()
@@ -155,7 +157,7 @@ def profile_top(profile: cProfile.Profile, limit: int = 25) -> str:
 
 def throughput(bootstrap: str, values: list[bytes], rounds: int, profile: bool) -> dict[str, Any]:
     n = len(values)
-    pass_rates, svc_rates = [], []
+    pass_rates, svc_rates, pool_rates = [], [], []
     for _ in range(rounds):  # interleaved, so drift on a shared machine hits both alike
         s = make_bench_settings(bootstrap)
         produce_inputs(s, values)
@@ -164,12 +166,19 @@ def throughput(bootstrap: str, values: list[bytes], rounds: int, profile: bool) 
         produce_inputs(s, values)
         rate, _ = service_round(s, n)
         svc_rates.append(rate)
+        s = make_bench_settings(bootstrap).model_copy(update={"prepare_workers": POOL_WORKERS})
+        produce_inputs(s, values)
+        rate, _ = service_round(s, n)
+        pool_rates.append(rate)
     out: dict[str, Any] = {
         "messages": n,
         "passthrough_per_s": statistics.median(pass_rates),
         "service_per_s": statistics.median(svc_rates),
+        "service_pool_per_s": statistics.median(pool_rates),
+        "pool_workers": POOL_WORKERS,
         "passthrough_rounds": pass_rates,
         "service_rounds": svc_rates,
+        "service_pool_rounds": pool_rates,
     }
     out["ratio"] = out["service_per_s"] / out["passthrough_per_s"]
     if profile:
@@ -271,54 +280,3 @@ def run_latency(seconds: float = 15.0, rate: float = 1000.0) -> dict[str, Any]:
 if __name__ == "__main__":
     print(run_throughput(limit=2000, rounds=1, profile=False))
     print(run_latency(seconds=3))
-
-
-# -- experiment: the stateless half in a process pool (a proposal for kafka_io.AllStage) --------
-
-_WORKER_PIPELINE: Any = None
-
-
-def _init_worker(settings_json: str) -> None:
-    global _WORKER_PIPELINE
-    from streamer.pipeline import Pipeline
-
-    _WORKER_PIPELINE = Pipeline(Settings.model_validate_json(settings_json))
-
-
-def _prepare_in_worker(record: Any) -> Any:
-    return _WORKER_PIPELINE.prepare_one(record)
-
-
-def pooled_service_round(settings: Settings, n: int, workers: int) -> float:
-    """``service_round`` with AllStage.process preparing in ``workers`` processes."""
-    import multiprocessing
-    from dataclasses import replace
-
-    from streamer.kafka_io import _input_record
-    from streamer.pipeline import Result
-
-    ctx = multiprocessing.get_context("forkserver")
-    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(settings.model_dump_json(),))
-    try:
-        service = TimedService(settings, Metrics(), threading.Event(), exit_when_idle=3.0)
-        stage = service.stage
-        pipeline = stage.pipeline  # type: ignore[union-attr]
-
-        def process(records: list[Any], upstream: dict[str, int]) -> list[Result | None]:
-            inputs = [_input_record(r) for r in records]
-            chunk = max(1, len(inputs) // (4 * workers))
-            out: list[Result | None] = []
-            for item in pool.imap(_prepare_in_worker, inputs, chunksize=chunk):
-                started = time.perf_counter()
-                res = item if isinstance(item, Result) else pipeline.decide_one(item)
-                out.append(replace(res, seconds=time.perf_counter() - started))
-            return out
-
-        stage.process = process  # type: ignore[method-assign]
-        service.run()
-    finally:
-        pool.close()
-        pool.join()
-    if service.done != n or service.first is None:
-        raise RuntimeError(f"service committed {service.done} of {n} records")
-    return n / (service.last - service.first)

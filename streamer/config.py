@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     )
 
     role: Role = "all"
+    # Worker processes that prepare articles for the ``all`` role (0: in the main process).
+    prepare_workers: int = Field(default=0, ge=0, le=64)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)

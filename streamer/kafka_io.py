@@ -57,6 +57,7 @@ from streamer.pipeline import (
     to_wire,
     utcnow,
 )
+from streamer.workers import PreparePool
 
 log = logging.getLogger(__name__)
 
@@ -303,8 +304,15 @@ class AllStage:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.pipeline = Pipeline(settings)
+        self.pool = (
+            PreparePool(settings, settings.prepare_workers) if settings.prepare_workers else None
+        )
+        self.pipeline = Pipeline(settings, prepare_many=self.pool.prepare if self.pool else None)
         self.fingerprinter = self.pipeline.preparer.fingerprinter
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
     @property
     def index(self) -> DedupIndex:
@@ -337,6 +345,9 @@ class DedupStage:
 
     def reset_index(self) -> None:
         self.decider.index = DedupIndex(self.settings.dedup)
+
+    def close(self) -> None:
+        return None
 
     def process(self, records: list[Any], upstream: dict[str, int]) -> list[Result | None]:
         out: list[Result | None] = []
@@ -541,6 +552,7 @@ class DecideService:
         p = getattr(self, "producer", None)
         if p is not None:
             p.close(timeout=10)
+        self.stage.close()
         log.info("service stopped", extra={"batches": self.batches})
 
     def _update_lag(self) -> None:

@@ -326,14 +326,24 @@ class Decider:
         )
 
 
-class Pipeline:
-    """Both halves in one process (the ``all`` role and ``streamer dedup``)."""
+PrepareMany = Callable[[list[InputRecord]], Iterable[tuple[Prepared | Result, float]]]
 
-    def __init__(self, settings: Settings, clock: Clock = utcnow) -> None:
+
+class Pipeline:
+    """Both halves in one process (the ``all`` role and ``streamer dedup``).
+
+    ``prepare_many``, when given, prepares a whole batch elsewhere (worker
+    processes) and returns it in input order; the decisions stay here, in order.
+    """
+
+    def __init__(
+        self, settings: Settings, clock: Clock = utcnow, prepare_many: PrepareMany | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.preparer = Preparer(settings, clock)
         self.decider = Decider(settings)
+        self.prepare_many = prepare_many
 
     @property
     def index(self) -> DedupIndex:
@@ -354,12 +364,22 @@ class Pipeline:
                 self.clock(),
             )
 
+    def _prepare_here(self, record: InputRecord) -> tuple[Prepared | Result, float]:
+        started = time.perf_counter()
+        out = self.prepare_one(record)
+        return out, time.perf_counter() - started
+
     def process(self, records: Iterable[InputRecord]) -> list[Result]:
         """One result per record, in input order."""
+        batch = list(records)
+        prepared: Iterable[tuple[Prepared | Result, float]]
+        if self.prepare_many is not None and len(batch) > 1:
+            prepared = self.prepare_many(batch)
+        else:
+            prepared = map(self._prepare_here, batch)
         results = []
-        for record in records:
+        for item, prepare_s in prepared:
             started = time.perf_counter()
-            prepared = self.prepare_one(record)
-            result = prepared if isinstance(prepared, Result) else self.decide_one(prepared)
-            results.append(replace(result, seconds=time.perf_counter() - started))
+            result = item if isinstance(item, Result) else self.decide_one(item)
+            results.append(replace(result, seconds=prepare_s + time.perf_counter() - started))
         return results

@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         broker.stop()
 
 
-def make_settings(bootstrap: str, partitions: int = 1, **sections: dict) -> Settings:
+def make_settings(bootstrap: str, partitions: int = 1, **sections: Any) -> Settings:
     """Settings with topics and group unique to one test, so tests never see each other."""
     tag = uuid.uuid4().hex[:8]
     data: dict = {
@@ -67,7 +68,10 @@ def make_settings(bootstrap: str, partitions: int = 1, **sections: dict) -> Sett
         "log": {"format": "json", "level": "INFO"},
     }
     for section, values in sections.items():
-        data.setdefault(section, {}).update(values)
+        if isinstance(values, dict):
+            data.setdefault(section, {}).update(values)
+        else:
+            data[section] = values
     return Settings.model_validate(data)
 
 

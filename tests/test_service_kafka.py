@@ -142,3 +142,19 @@ def test_poison_record_is_dead_lettered_and_the_rest_processed(
     position = next(i for i, (k, _) in enumerate(feed) if k == b"wire-s10")
     later_good = [k.decode() for k, v in feed[position + 1 :] if k and k.decode() in ids_out]
     assert len(later_good) > 10
+
+
+def test_prepare_in_worker_processes_decides_exactly_like_in_process(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    """prepare_workers moves the stateless half to a pool; the decisions must not move."""
+    settings = make_settings(bootstrap, prepare_workers=2)
+    feed = feed_with_bad_inputs()
+    produce(settings, [v for _, v in feed], [k for k, _ in feed])
+    config = write_config(settings, tmp_path / "s.yaml")
+    assert run_until_idle(config, log=tmp_path / "service.log") == 0
+
+    outputs = read_outputs(settings)
+    assert_exactly_once(settings, outputs)
+    assert decisions(outputs) == file_decisions([v for _, v in feed])
+    assert len(outputs["deadletter"]) == 11
