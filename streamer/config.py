@@ -109,7 +109,6 @@ class DedupSettings(BaseModel):
     containment_threshold: float = 0.75
     min_shingles_for_containment: int = 8
     short_item_tokens: int = 40
-    lead_tokens: int = 60
     # A name or title word carried by more indexed articles than this (the larger of the
     # two) is common vocabulary, not an identity, for the name and title guards.
     common_word_min_docs: int = 3

@@ -638,8 +638,10 @@ class DecideService:
         # very first batch leaves a bounded tail to scan.
         fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in state.checkpoints]
         if fresh:
-            self._write_checkpoints(fresh)
+            futures = self._write_checkpoints(fresh)
             self.producer.flush()
+            for fut in futures:
+                fut.get(timeout=0)  # without it, a crash in the first batch has no bound
         seconds = time.monotonic() - started
         self.metrics.recovery_seconds.set(seconds)
         self.metrics.recovery_in_progress.set(0)
@@ -856,11 +858,18 @@ class PrepareService:
                         break
                     continue
                 last_data = time.monotonic()
+                sends = []
                 for rec in records:
                     self.metrics.consumed.labels(topic=rec.topic).inc()
                     key, value = self.envelope(rec)
-                    producer.send(self.settings.topics.prepared, key=key, value=value, partition=0)
+                    sends.append(
+                        producer.send(
+                            self.settings.topics.prepared, key=key, value=value, partition=0
+                        )
+                    )
                 producer.flush()
+                for fut in sends:
+                    fut.get(timeout=0)  # raises if a send failed: never commit past it
                 offsets: dict[TopicPartition, OffsetAndMetadata] = {}
                 for rec in records:
                     offsets[TopicPartition(rec.topic, rec.partition)] = OffsetAndMetadata(
