@@ -434,7 +434,32 @@ class _Listener(ConsumerRebalanceListener):
         self.service.on_assigned(set(assigned))
 
 
-class DecideService:
+class _Service:
+    """What both loops share: settings, metrics, the stop event and the idle exit."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        stop: threading.Event,
+        exit_when_idle: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.stop = stop
+        self.exit_when_idle = exit_when_idle
+        self.assigned: set[TopicPartition] = set()
+
+    def idle_expired(self, last_data: float) -> bool:
+        """``--exit-when-idle``: partitions held and nothing arrived for that long."""
+        return (
+            self.exit_when_idle is not None
+            and bool(self.assigned)
+            and time.monotonic() - last_data >= self.exit_when_idle
+        )
+
+
+class DecideService(_Service):
     """The ``all`` and ``dedup`` roles: the single ordered writer of an index."""
 
     def __init__(
@@ -445,10 +470,7 @@ class DecideService:
         exit_when_idle: float | None = None,
         crash_hook: CrashHook | None = None,
     ) -> None:
-        self.settings = settings
-        self.metrics = metrics
-        self.stop = stop
-        self.exit_when_idle = exit_when_idle
+        super().__init__(settings, metrics, stop, exit_when_idle)
         self.crash = crash_hook or CrashHook(None, 0)
         self.role = settings.role
         if self.role == "dedup":
@@ -464,7 +486,6 @@ class DecideService:
             Outcome.DEADLETTER: t.deadletter,
         }
         self.journal_tp = TopicPartition(t.journal, 0)
-        self.assigned: set[TopicPartition] = set()
         self.needs_recovery = False
         self.next_offset: dict[TopicPartition, int] = {}
         self.output_positions: dict[str, int] = {}
@@ -528,11 +549,7 @@ class DecideService:
                 if records:
                     self.process_batch(records)
                     last_data = time.monotonic()
-                elif (
-                    self.exit_when_idle is not None
-                    and self.assigned
-                    and time.monotonic() - last_data >= self.exit_when_idle
-                ):
+                elif self.idle_expired(last_data):
                     log.info("idle, exiting", extra={"idle_s": self.exit_when_idle})
                     break
                 self._update_lag()
@@ -796,7 +813,7 @@ class DecideService:
 # -- the prepare loop ---------------------------------------------------------------------------
 
 
-class PrepareService:
+class PrepareService(_Service):
     """``--role prepare``: stateless, any number of replicas, at-least-once into news.prepared.
 
     Replays after a crash are harmless: the dedup writer drops every prepared
@@ -810,12 +827,8 @@ class PrepareService:
         stop: threading.Event,
         exit_when_idle: float | None = None,
     ) -> None:
-        self.settings = settings
-        self.metrics = metrics
-        self.stop = stop
-        self.exit_when_idle = exit_when_idle
+        super().__init__(settings, metrics, stop, exit_when_idle)
         self.preparer = Preparer(settings)
-        self.assigned: set[TopicPartition] = set()
 
     def run(self) -> int:
         if not ensure_topics(self.settings, stop=self.stop):
@@ -850,11 +863,8 @@ class PrepareService:
                 )
                 records = [r for tp, recs in batch.items() if tp in self.assigned for r in recs]
                 if not records:
-                    if (
-                        self.exit_when_idle is not None
-                        and self.assigned
-                        and time.monotonic() - last_data >= self.exit_when_idle
-                    ):
+                    if self.idle_expired(last_data):
+                        log.info("idle, exiting", extra={"idle_s": self.exit_when_idle})
                         break
                     continue
                 last_data = time.monotonic()
