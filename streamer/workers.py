@@ -13,11 +13,15 @@ import multiprocessing
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 from streamer.config import Settings
 from streamer.pipeline import InputRecord, Prepared, Preparer, Result
 
 _PREPARER: Preparer | None = None
+# What a result carries back instead of its input record: the parent holds the
+# record already, and the raw bytes would double what crosses the pipe.
+_DETACHED = InputRecord(value=None)
 
 
 def _init_worker(settings: Settings) -> None:
@@ -33,7 +37,7 @@ def _prepare(record: InputRecord) -> tuple[Prepared | Result, float]:
     assert _PREPARER is not None, "worker not initialized"
     started = time.perf_counter()
     out = _PREPARER.prepare_one(record)
-    return out, time.perf_counter() - started
+    return replace(out, source=_DETACHED), time.perf_counter() - started
 
 
 class PreparePool:
@@ -59,7 +63,11 @@ class PreparePool:
         batch is then not published, and the service exits to be restarted.
         """
         chunk = max(1, len(records) // (4 * self.workers))
-        return self._executor.map(_prepare, records, chunksize=chunk)
+        results = self._executor.map(_prepare, records, chunksize=chunk)
+        return (
+            (replace(out, source=record), seconds)
+            for record, (out, seconds) in zip(records, results, strict=True)
+        )
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
