@@ -139,41 +139,22 @@ def fig_kafka(quick: bool, rows: list[Row], details: dict[str, Any], profile_out
 def fig_latency(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
     from bench import bench_kafka
 
-    r = bench_kafka.run_latency(3 if quick else 15)
-    details["latency"] = r
-    rows.append(
-        Row(
-            "latency produce -> clean record, p50",
-            f"{r['p50_s'] * 1000:,.0f} ms",
-            "report",
-            None,
-            f"offered {r['offered_per_s']:,.0f}/s for {r['inputs']} inputs, "
-            f"{r['clean_outputs']} clean outputs",
+    seconds = 3 if quick else 15
+    # In the main process (the default) and with the stateless half in worker processes.
+    for workers in (0, bench_kafka.POOL_WORKERS):
+        r = bench_kafka.run_latency(seconds, workers=workers)
+        details[f"latency_workers_{workers}"] = r
+        how = "prepare in-process" if workers == 0 else f"prepare_workers={workers}"
+        rows.append(
+            Row(
+                f"latency produce -> clean record @ 1,000/s, {how}: p50 / p99",
+                f"{r['p50_s'] * 1000:,.0f} / {r['p99_s'] * 1000:,.0f} ms",
+                "report",
+                None,
+                f"offered {r['offered_per_s']:,.0f}/s for {r['inputs']} inputs, "
+                f"{r['clean_outputs']} clean outputs, max {r['max_s'] * 1000:,.0f} ms",
+            )
         )
-    )
-    rows.append(
-        Row(
-            "latency produce -> clean record, p99",
-            f"{r['p99_s'] * 1000:,.0f} ms",
-            "report",
-            None,
-            f"max {r['max_s'] * 1000:,.0f} ms",
-        )
-    )
-    if quick:
-        return
-    # The same below the service's capacity: what a record waits when there is no backlog.
-    low = bench_kafka.run_latency(15, rate=400)
-    details["latency_400"] = low
-    rows.append(
-        Row(
-            "  latency p50 / p99 at 400/s (info)",
-            f"{low['p50_s'] * 1000:,.0f} / {low['p99_s'] * 1000:,.0f} ms",
-            "-",
-            None,
-            f"offered {low['offered_per_s']:,.0f}/s, {low['clean_outputs']} clean outputs",
-        )
-    )
 
 
 def fig_recovery(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
