@@ -149,9 +149,15 @@ class PreparedArticle(NormalizedArticle):
     the decision stays with one ordered writer.
     """
 
+    # Shingle hashes and signature as little-endian uint32 bytes, base64 in JSON:
+    # the one ordered writer parses every prepared record, and a 300-number JSON
+    # array cost it more than the decision itself (66 us against 18 us an article,
+    # and a quarter more bytes). Lists are still read, from older prepare replicas.
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
     n_tokens: int
-    shingles: list[int]
-    signature: list[int]
+    shingles: bytes | list[int]
+    signature: bytes | list[int]
     facts: Facts
     schema_version: int = SCHEMA_VERSION
 

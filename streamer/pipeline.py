@@ -263,13 +263,24 @@ class Preparer:
 
 
 def to_wire(prepared: Prepared) -> PreparedArticle:
-    """The ``news.prepared`` form: arrays become lists so any consumer can read it."""
+    """The ``news.prepared`` form, with the arrays as little-endian uint32 bytes."""
     return prepared.article.model_copy(
         update={
-            "shingles": prepared.entry.shingles.tolist(),
-            "signature": prepared.entry.signature.tolist(),
+            "shingles": prepared.entry.shingles.astype(_LE_U32).tobytes(),
+            "signature": prepared.entry.signature.astype(_LE_U32).tobytes(),
         }
     )
+
+
+_LE_U32 = np.dtype("<u4")
+
+
+def _uint32s(value: bytes | list[int]) -> np.ndarray:
+    if isinstance(value, bytes):
+        if len(value) % 4:
+            raise ValueError(f"{len(value)} bytes is not a whole number of uint32 values")
+        return np.frombuffer(value, dtype=_LE_U32).astype(np.uint32)
+    return np.asarray(value, dtype=np.uint32)
 
 
 def from_wire(article: PreparedArticle, source: InputRecord) -> Prepared:
@@ -278,8 +289,8 @@ def from_wire(article: PreparedArticle, source: InputRecord) -> Prepared:
         cluster_id=article.id,
         ts=article.published_at.timestamp(),
         content_hash=article.content_hash,
-        shingles=np.asarray(article.shingles, dtype=np.uint32),
-        signature=np.asarray(article.signature, dtype=np.uint32),
+        shingles=_uint32s(article.shingles),
+        signature=_uint32s(article.signature),
         numbers=frozenset(article.facts.numbers),
         entities=frozenset(article.facts.entities),
         n_tokens=article.n_tokens,

@@ -7,19 +7,23 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamer.config import Settings
-from streamer.models import Outcome, RawArticle
+from streamer.models import Outcome, PreparedEnvelope, RawArticle, SourceInfo
 from streamer.pipeline import (
     HEADER_OFFSET,
     HEADER_PARTITION,
     HEADER_TOPIC,
     InputRecord,
     Pipeline,
+    Preparer,
     Result,
+    from_wire,
+    to_wire,
 )
 
 FIXED_NOW = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
@@ -428,3 +432,49 @@ def test_text_that_grows_past_the_output_limit_is_a_dead_letter_not_a_crash() ->
     assert result.outcome is Outcome.DEADLETTER
     assert result.error is not None and result.error.type == "too_large"
     assert "output limit" in result.error.message
+
+
+# -- the news.prepared wire form --------------------------------------------------------------
+
+
+def test_prepared_wire_form_round_trips_arrays_as_base64() -> None:
+    source = rec(article("w1"), topic="news.raw", partition=0, offset=5)
+    prepared = Preparer(Settings(), clock=clock).prepare(source)
+    envelope = PreparedEnvelope(
+        source=SourceInfo(topic="news.raw", partition=0, offset=5), article=to_wire(prepared)
+    )
+    wire = json.loads(envelope.model_dump_json())
+    # Base64 strings, not arrays of numbers: the ordered writer parses every record.
+    assert isinstance(wire["article"]["shingles"], str)
+    assert isinstance(wire["article"]["signature"], str)
+    parsed = PreparedEnvelope.model_validate_json(envelope.model_dump_json())
+    assert parsed.article is not None
+    back = from_wire(parsed.article, source)
+    assert back.entry.shingles.dtype == np.uint32 and back.entry.signature.dtype == np.uint32
+    assert np.array_equal(back.entry.shingles, prepared.entry.shingles)
+    assert np.array_equal(back.entry.signature, prepared.entry.signature)
+
+
+def test_prepared_wire_form_still_reads_lists_from_older_replicas() -> None:
+    source = rec(article("w2"), topic="news.raw", partition=0, offset=6)
+    prepared = Preparer(Settings(), clock=clock).prepare(source)
+    wire = json.loads(
+        PreparedEnvelope(
+            source=SourceInfo(topic="news.raw", partition=0, offset=6), article=to_wire(prepared)
+        ).model_dump_json()
+    )
+    wire["article"]["shingles"] = prepared.entry.shingles.tolist()
+    wire["article"]["signature"] = prepared.entry.signature.tolist()
+    env = PreparedEnvelope.model_validate_json(json.dumps(wire))
+    assert env.article is not None
+    back = from_wire(env.article, source)
+    assert np.array_equal(back.entry.shingles, prepared.entry.shingles)
+    assert np.array_equal(back.entry.signature, prepared.entry.signature)
+
+
+def test_prepared_wire_form_rejects_a_torn_array() -> None:
+    source = rec(article("w3"), topic="news.raw", partition=0, offset=7)
+    prepared = Preparer(Settings(), clock=clock).prepare(source)
+    torn = to_wire(prepared).model_copy(update={"shingles": b"\x01\x02\x03"})
+    with pytest.raises(ValueError, match="whole number of uint32"):
+        from_wire(torn, source)
