@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.bench_common import CORPUS, CorpusMissing
 
-NAMES = ("normalize", "fingerprint", "decide", "kafka", "latency", "recovery", "memory")
+NAMES = ("normalize", "fingerprint", "decide", "writer", "kafka", "latency", "recovery", "memory")
 
 
 @dataclass
@@ -99,6 +99,23 @@ def fig_decide(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
             r["compact_decide_add_per_s"] / 20_000,
             f"+ per-article derivation {_fmt_rate(r['compact_item_per_s'])} (stateless); "
             f"{r['compact_duplicates']} duplicates",
+        )
+    )
+
+
+def fig_writer(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
+    from bench import bench_writer
+
+    r = bench_writer.run(1000 if quick else 5000, rounds=3 if quick else 5)
+    details["writer"] = r
+    rows.append(
+        Row(
+            "dedup role's own work (parse+decide+record), 1 core (info)",
+            _fmt_rate(r["writer_per_s"]),
+            "-",
+            None,
+            f"the ceiling of one ordered writer before Kafka I/O; "
+            f"{r['bytes_per_record']:,.0f} B a prepared record",
         )
     )
 
@@ -246,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         "normalize": lambda: fig_normalize(args.quick, rows, details),
         "fingerprint": lambda: fig_fingerprint(args.quick, rows, details),
         "decide": lambda: fig_decide(args.quick, rows, details),
+        "writer": lambda: fig_writer(args.quick, rows, details),
         "kafka": lambda: fig_kafka(args.quick, rows, details, args.profile_out),
         "latency": lambda: fig_latency(args.quick, rows, details),
         "recovery": lambda: fig_recovery(args.quick, rows, details),
