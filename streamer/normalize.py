@@ -355,19 +355,60 @@ _GALLERY_MAX_UNITS = 15
 _GALLERY_MAX_CHARS = 3000
 _HEADLINE_MAX = 150
 # One cheap check rejects most units before the specific rules run.
-_CANDIDATE_RE = re.compile(
+_CANDIDATE_PATTERN = (
     r"[-*•·▪►>(©\d]|by\b|written|posted|words|author|share|tweet|e-?mail|mail|print|face|"
     r"twit|x\b|link|whats|pint|redd|tele|mess|flip|cop|save|book|comm|adv|spon|ad\b|promo|"
     r"paid|scroll|cont|story|skip|clos|menu|search|home|load|subs|sign|news|get|follow|join|"
     r"down|click|tap|supp|alre|log|read|also|see|rel|more|rec|watch|list|you|most|trend|"
     r"edit|late|top|what|furth|add|report|writ|compil|research|graph|photo|video|prod|"
-    r"transl|all|reut|-|gallery|image|picture|slide|in pictures|show|view|brow",
-    _I,
+    r"transl|all|reut|-|gallery|image|picture|slide|in pictures|show|view|brow"
 )
+_CANDIDATE_RE = re.compile(_CANDIDATE_PATTERN, _I)
+
+
+def _candidate_dispatch() -> dict[str, re.Pattern[str] | None]:
+    """_CANDIDATE_RE cut down to the alternatives that can start with each ASCII character.
+
+    An IGNORECASE alternation is tried one alternative at a time at every unit, and
+    most units are not candidates; the alternatives that cannot match a unit's first
+    character cannot match the unit, so leaving them out gives the same answer. An
+    alternative that starts with an ASCII letter can only start with that letter in
+    either case (IGNORECASE relates ASCII letters to non-ASCII ones only, such as "ſ"
+    to "s", and units starting with non-ASCII characters keep the full pattern); the
+    others are single-character patterns, tested against every ASCII character.
+    """
+    alternatives = _CANDIDATE_PATTERN.split("|")
+    table: dict[str, re.Pattern[str] | None] = {}
+    for cp in range(128):
+        c = chr(cp)
+        keep = []
+        for alt in alternatives:
+            if alt[0].isascii() and alt[0].isalpha():
+                can_start = alt[0].lower() == c.lower()
+            else:
+                single = re.compile(alt, _I)
+                assert single.groups == 0 and not single.fullmatch(c + c), alt
+                can_start = single.fullmatch(c) is not None
+            if can_start:
+                keep.append(alt)
+        table[c] = re.compile("|".join(keep), _I) if keep else None
+    return table
+
+
+_CANDIDATE_BY_FIRST = _candidate_dispatch()
+
+
+def _is_candidate_unit(u: str) -> bool:
+    """``_CANDIDATE_RE.match(u)``, via the first character's alternatives when it is ASCII."""
+    first = u[:1]
+    if first and first.isascii():
+        pattern = _CANDIDATE_BY_FIRST[first]
+        return pattern is not None and pattern.match(u) is not None
+    return _CANDIDATE_RE.match(u) is not None
 
 
 def _is_boilerplate_unit(u: str) -> bool:
-    if not _CANDIDATE_RE.match(u):
+    if not _is_candidate_unit(u):
         return False
     n = len(u)
     return bool(
@@ -856,6 +897,10 @@ _SPECIAL_RE = re.compile(
 )
 _WORD_RE = re.compile(r"[^\W_]+(?:\.[^\W_]+)*")
 _ACRONYM_RE = re.compile(r"(?<![^\W_])(?:[^\W\d_]\.){2,}")
+# Every acronym contains ".x." (a letter between two dots). This literal-first pattern
+# finds that in a fraction of the time _ACRONYM_RE takes to scan a text, and most texts
+# have no acronym at all.
+_ACRONYM_HINT_RE = re.compile(r"\.[^\W\d_]\.")
 # Literal-first patterns let the regex engine skip ahead; a leading lookbehind would be
 # tried at every position of every article.
 _APOSTROPHE_RE = re.compile(r"'(?:s\b|(?=[^\W_]))")
@@ -940,7 +985,7 @@ def fingerprint_tokens(text: str) -> list[str]:
     s = text.casefold()
     if not s.isascii():
         s = s.translate(_fold_table())
-    if "." in s:
+    if "." in s and _ACRONYM_HINT_RE.search(s):
         s = _ACRONYM_RE.sub(lambda m: m.group(0).replace(".", ""), s)
     if "'" in s:
         s = _APOSTROPHE_RE.sub(_drop_apostrophe, s)
@@ -983,11 +1028,29 @@ _TRACKER_WORDS = (
 _EXTRA_TRACKERS = frozenset(_TRACKER_WORDS.split())
 
 
+# URLs that are already in canonical form: a lower-case http(s) scheme, a lower-case
+# host of ASCII letters, digits, dots and hyphens (no "xn--" label: courlan decodes
+# punycode), no user, port, query or fragment, and a path of non-empty segments of
+# characters that percent-quoting leaves alone and that are not dot segments. For
+# these courlan and urlsplit change nothing, so the canonical form is the URL itself
+# (with "/" for an empty path); checked against the full path in the tests.
+_CANONICAL_URL_RE = re.compile(
+    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?:/(?!\.)[A-Za-z0-9_.~-]+)*/?", re.ASCII
+)
+
+
 def canonical_url(url: str | None) -> str | None:
     """One spelling per article URL so re-fetched or re-shared links compare equal."""
     if url is None:
         return None
     url = url.strip()
+    if _CANONICAL_URL_RE.fullmatch(url) and "xn--" not in url:
+        return url if url.count("/") > 2 else url + "/"
+    return _canonical_url_general(url)
+
+
+def _canonical_url_general(url: str) -> str | None:
+    """``canonical_url`` of a stripped URL by the full route: urlsplit, courlan, our trackers."""
     if not url or any(c.isspace() for c in url):
         return None
     if url.startswith("//"):

@@ -1,0 +1,113 @@
+"""The prepare stage's fast paths give exactly the answers of the plain definitions.
+
+Each fast path (a rewritten regex, a pre-check, a shortcut around a library call)
+is compared here with the straightforward form it replaces, on generated inputs
+drawn from the characters that matter to it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamer import facts, normalize
+
+# The patterns as they were written before they were restructured for speed.
+_MONTH_PLAIN = re.compile(
+    r"\b(?:"
+    + "|".join(
+        f"{name.capitalize()}|{name.upper()}"
+        for name in sorted(facts._MONTHS, key=len, reverse=True)
+    )
+    + r")\b\.?"
+)
+_NAME_PLAIN = re.compile(r"\b(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*|[A-Z][A-Z&]{1,11})\b")
+
+_WORDISH = st.sampled_from(
+    [
+        "May", "MAY", "may", "Sept", "SEPT.", "September", "Septembers", "Jan.", "Mar",
+        "March", "Dec", "DECEMBER", "Quaker", "Quaker's", "O'Neil", "Smith-Jones", "AT&T",
+        "IBM", "Ltd", "Oats", "OATS'S", "oats's", "it's", "Co", "x", "_", "9", "1987",
+        "é", "Émile", "ſ", "K", "'", "’", "-", ".", ",", " ", "\n", "(", "<", ">",
+    ]
+)  # fmt: skip
+_TEXTS = st.lists(_WORDISH, max_size=30).map("".join)
+
+
+@settings(max_examples=400)
+@given(_TEXTS)
+def test_month_and_name_patterns_match_their_plain_forms(text: str) -> None:
+    def spans(pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+        return [m.span() for m in pattern.finditer(text)]
+
+    assert spans(facts._MONTH) == spans(_MONTH_PLAIN)
+    assert spans(facts._NAME) == spans(_NAME_PLAIN)
+
+
+@settings(max_examples=400)
+@given(_TEXTS, _TEXTS)
+def test_body_keys_answer_as_the_set_of_every_body_word_key(body: str, title: str) -> None:
+    direct = {facts._key(w) for w in facts._WORD.findall(body)}
+    keys = facts._BodyKeys(body)
+    probes = {facts._key(w) for w in facts._WORD.findall(title + " " + body)}
+    probes |= {p + "'s" for p in probes} | {p[:-2] for p in probes if p.endswith("'s")}
+    for probe in probes:
+        assert (probe in keys) == (probe in direct), probe
+
+
+def test_title_keys_with_possessives_and_capital_s() -> None:
+    # Expected values are what the plain definition (a set of every body word's key) gave.
+    assert facts._title_keys("QUAKER OATS", "The oats's price") == ["~quaker", "^quaker", "~oats"]
+    assert facts._title_keys("QUAKER OATS", "The OATS'S price")[-1] == "^oats"
+    assert facts._title_keys("QUAKER OATS'S", "The OATS'S price")[-1] == "~oats's"
+    assert facts._title_keys("QUAKER OATS", "The oats-price rose")[-1] == "^oats"
+    assert facts._title_keys("QUAKER OATS", "goats and boats")[-1] == "^oats"
+
+
+_URL_HOSTS = st.text(alphabet="abx9-.", min_size=1, max_size=10)
+_URL_PATHS = st.text(alphabet="az09-._~/AZ", max_size=16)
+
+
+@settings(max_examples=500)
+@given(st.sampled_from(["http://", "https://"]), _URL_HOSTS, _URL_PATHS)
+def test_canonical_url_fast_path_agrees_with_courlan(scheme: str, host: str, path: str) -> None:
+    url = scheme + host + path
+    assert normalize.canonical_url(url) == normalize._canonical_url_general(url)
+
+
+def test_canonical_url_fast_path_examples() -> None:
+    assert normalize.canonical_url("https://wire.example/story/12") == (
+        "https://wire.example/story/12"
+    )
+    assert normalize.canonical_url("https://wire.example") == "https://wire.example/"
+    assert normalize.canonical_url(" http://a.b/x/ ") == "http://a.b/x/"
+    for url in ("https://xn--bcher-kva.example/a", "https://a.b/../c", "https://a.b//c"):
+        assert normalize.canonical_url(url) == normalize._canonical_url_general(url)
+
+
+_UNIT_STARTS = st.sampled_from(
+    ["", "S", "s", "ſ", "K", "K", "T", "t", "-", "(", "©", "•", "9", "Ⅸ", "é", "By", "by ",
+     "X ", "in pictures", "Reuters", "Share", "SHARE", "Ad ", "ad", "The ", "Said"]
+)  # fmt: skip
+
+
+@settings(max_examples=400)
+@given(_UNIT_STARTS, st.text(max_size=12))
+def test_candidate_dispatch_agrees_with_the_full_pattern(start: str, rest: str) -> None:
+    unit = start + rest
+    assert normalize._is_candidate_unit(unit) == bool(normalize._CANDIDATE_RE.match(unit))
+
+
+def test_candidate_dispatch_every_character() -> None:
+    for cp in range(0x250):
+        for unit in (chr(cp), chr(cp) + "y ", chr(cp) + "hare", chr(cp) + "d"):
+            assert normalize._is_candidate_unit(unit) == bool(normalize._CANDIDATE_RE.match(unit))
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet="ab.éU S'1", max_size=20))
+def test_acronym_hint_finds_every_acronym(text: str) -> None:
+    if normalize._ACRONYM_RE.search(text):
+        assert normalize._ACRONYM_HINT_RE.search(text)
