@@ -895,6 +895,75 @@ _SPECIAL_RE = re.compile(
     r"|(?P<dollar>" + _QUAL.replace("qual", "qual2") + r"(?:dlrs|dlr|dollars|dollar)\b)"
     r")"
 )
+# _SPECIAL_RE tries its lookahead at every position of a text, and most positions start
+# no match. Every match has an "anchor" near its start: a digit (a number), one of
+# "$£€¥" (a currency before the number), "<" or "(" (a ticker), "cent" (per cent),
+# "dlr" or "dollar" (a dollar word after a qualifier such as "new zealand "). What
+# comes before a match's first anchor holds no other anchor (a currency qualifier such
+# as "hk ", "per ", a dollar qualifier and a space), so the first anchor at or after
+# the start of a match is at most this far after it: 3 for a character ("hk $"), 4 for
+# "cent" ("per cent"), 12 for a dollar word ("new zealand dlrs"); matches are looked
+# for only that far before each anchor, and the engine skips the rest in C.
+_SPECIAL_CHAR_REACH = 3
+_SPECIAL_WORD_REACH = {
+    "cent": 4,
+    "dlr": max(map(len, _DOLLAR_QUALIFIERS)) + 1,
+    "dollar": max(map(len, _DOLLAR_QUALIFIERS)) + 1,
+}
+_SPECIAL_CHAR_ANCHOR_RE = re.compile(r"[\d$£€¥<(]")
+_SPECIAL_WORD_ANCHOR_RE = re.compile("|".join(_SPECIAL_WORD_REACH))
+# _SPECIAL_RE at the first of the next few positions where it matches; the empty group
+# "at" marks where that is. It closes before any other group, so ``lastgroup`` is the
+# same as for _SPECIAL_RE's own match there.
+_SPECIAL_WINDOW = max(_SPECIAL_CHAR_REACH, *_SPECIAL_WORD_REACH.values())
+_SPECIAL_WINDOW_RE = re.compile(rf"(?s:.{{0,{_SPECIAL_WINDOW}}}?)(?P<at>)(?:{_SPECIAL_RE.pattern})")
+
+
+def _special_sub(s: str) -> str:
+    """``_SPECIAL_RE.sub(_special_tokens, s)``, looking for matches only near anchors.
+
+    ``re.sub`` takes the leftmost match at or after the end of the previous one. With
+    ``scan`` the position before which no further match can start, and ``a`` the first
+    anchor at or after it, no match starts before ``a`` minus that anchor's reach (a
+    match's first anchor is within its reach of the start, and there is none between
+    ``scan`` and ``a``), so a window from there gives that same leftmost match; when
+    the window holds none, the search goes on after it.
+    """
+    words: list[tuple[int, int]] = (
+        [(m.start(), _SPECIAL_WORD_REACH[m.group()]) for m in _SPECIAL_WORD_ANCHOR_RE.finditer(s)]
+        if "cent" in s or "dlr" in s or "dollar" in s
+        else []
+    )
+    n_words = len(words)
+    wi = 0
+    out: list[str] = []
+    emitted = scan = 0
+    next_char = _SPECIAL_CHAR_ANCHOR_RE.search
+    window = _SPECIAL_WINDOW_RE.match
+    while True:
+        while wi < n_words and words[wi][0] < scan:
+            wi += 1
+        c = next_char(s, scan)
+        if c is not None and (wi == n_words or c.start() <= words[wi][0]):
+            lo = c.start() - _SPECIAL_CHAR_REACH
+        elif wi < n_words:
+            lo = words[wi][0] - words[wi][1]
+        else:
+            break
+        lo = max(lo, scan)
+        m = window(s, lo)
+        if m is None:
+            scan = lo + _SPECIAL_WINDOW + 1
+            continue
+        out.append(s[emitted : m.start("at")])
+        out.append(_special_tokens(m))
+        emitted = scan = m.end()
+    if not out:
+        return s
+    out.append(s[emitted:])
+    return "".join(out)
+
+
 _WORD_RE = re.compile(r"[^\W_]+(?:\.[^\W_]+)*")
 _ACRONYM_RE = re.compile(r"(?<![^\W_])(?:[^\W\d_]\.){2,}")
 # Every acronym contains ".x." (a letter between two dots). This literal-first pattern
@@ -989,9 +1058,9 @@ def fingerprint_tokens(text: str) -> list[str]:
         s = _ACRONYM_RE.sub(lambda m: m.group(0).replace(".", ""), s)
     if "'" in s:
         s = _APOSTROPHE_RE.sub(_drop_apostrophe, s)
-    s = _SPECIAL_RE.sub(_special_tokens, s)
-    syn = _WORD_SYNONYMS
-    return [syn.get(w, w) for w in _WORD_RE.findall(s)]
+    s = _special_sub(s)
+    words = _WORD_RE.findall(s)
+    return list(map(_WORD_SYNONYMS.get, words, words))  # syn.get(w, w), looped in C
 
 
 def _drop_apostrophe(m: re.Match[str]) -> str:

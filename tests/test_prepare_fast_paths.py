@@ -111,3 +111,30 @@ def test_candidate_dispatch_every_character() -> None:
 def test_acronym_hint_finds_every_acronym(text: str) -> None:
     if normalize._ACRONYM_RE.search(text):
         assert normalize._ACRONYM_HINT_RE.search(text)
+
+
+_SPECIAL_PIECES = st.sampled_from(
+    ["0", "1", "12", "1,500", ".5", "3.25", "$", "us$", "hk $", "£", "€", "¥", "<", ">", "(",
+     ")", "kumt.tok", "oat", "per", "cent", "per cent", "percent", "pct", "%", "dlrs", "dlr",
+     "dollar", "dollars", "us", "new zealand", "hong kong", "canadian", "mln", "bn", "k", "m",
+     "b", "cts", "yen", "a", "s", "x", "_", ".", ",", " ", "  ", "\n", "\u3000", "é", "٣"]
+)  # fmt: skip
+
+
+@settings(max_examples=1500)
+@given(st.lists(_SPECIAL_PIECES, max_size=25).map("".join))
+def test_special_sub_agrees_with_re_sub(text: str) -> None:
+    expected = normalize._SPECIAL_RE.sub(normalize._special_tokens, text)
+    assert normalize._special_sub(text) == expected
+
+
+def test_special_sub_examples() -> None:
+    for text in (
+        "new zealand dlrs and new zealand 5 dlrs",
+        "a recent 1.5 mln dlrs (kumt.tok) per cent hk $ 3 mn",
+        "x" * 40 + " per  cent " + "y" * 40 + "9",
+        "(((((((((((((((((((( 1",
+    ):
+        assert normalize._special_sub(text) == normalize._SPECIAL_RE.sub(
+            normalize._special_tokens, text
+        )
