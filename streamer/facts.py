@@ -221,7 +221,8 @@ def numbers_from_tokens(tokens: Iterable[str]) -> list[str]:
     counts: dict[str, int] = {}
     out: list[str] = []
     for tok in tokens:
-        if _NUMBER_TOKEN.search(tok):
+        # Most tokens are words, and a letter-only string holds no digit: skip the regex.
+        if not tok.isalpha() and _NUMBER_TOKEN.search(tok):
             n = counts.get(tok, 0) + 1
             counts[tok] = n
             out.append(tok if n == 1 else f"{tok}{REPEAT_MARK}{n}")
@@ -281,7 +282,12 @@ def entities_from_text(text: str) -> list[str]:
         if key in _NOT_NAMES or len(key) < 2:
             continue
         start = m.start()
-        if _SENTENCE_START.search(text, max(0, start - 4), start) is not None:
+        # After a space that follows a letter or digit no _SENTENCE_START alternative
+        # can end (each needs punctuation, a line break or a dash before the spaces):
+        # the common mid-sentence case needs no regex.
+        if start >= 2 and text[start - 1] == " " and text[start - 2].isalnum():
+            inner.setdefault(key, None)
+        elif _SENTENCE_START.search(text, max(0, start - 4), start) is not None:
             sentence_initial.setdefault(key, None)
         else:
             inner.setdefault(key, None)

@@ -351,6 +351,12 @@ _GALLERY_END_RE = re.compile(
     r"slides)\b.{0,30}|\d+ of \d+ (?:photos|images|pictures|slides)",
     _I,
 )
+# The first letters, in either case, of the alternatives of _GALLERY_HEAD_RE and
+# _RELATED_HEAD_RE. Under IGNORECASE an ASCII character matches a letter only in its
+# two cases, so a unit starting with any other ASCII character matches neither (the
+# tests derive these sets from the parsed patterns).
+_GALLERY_HEAD_INITIALS = frozenset("pivgsPIVGS")
+_RELATED_HEAD_INITIALS = frozenset("rmytelwfRMYTELWF")
 _GALLERY_MAX_UNITS = 15
 _GALLERY_MAX_CHARS = 3000
 _HEADLINE_MAX = 150
@@ -438,12 +444,23 @@ def _filter_units(units: Sequence[str]) -> list[str]:
             out.append(u)
             i += 1
             continue
-        if len(u) <= 200 and _GALLERY_HEAD_RE.fullmatch(u):
+        # Most units start with a character no head can start with: skip the regexes.
+        first = u[0]
+        other = first.isascii()
+        if (
+            len(u) <= 200
+            and (first in _GALLERY_HEAD_INITIALS or not other)
+            and _GALLERY_HEAD_RE.fullmatch(u)
+        ):
             end = _gallery_end(units, i)
             if end is not None:
                 i = end + 1
                 continue
-        if len(u) <= 80 and _RELATED_HEAD_RE.fullmatch(u):
+        if (
+            len(u) <= 80
+            and (first in _RELATED_HEAD_INITIALS or not other)
+            and _RELATED_HEAD_RE.fullmatch(u)
+        ):
             i += 1
             while i < n and (
                 not units[i]

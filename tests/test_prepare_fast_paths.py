@@ -138,3 +138,46 @@ def test_special_sub_examples() -> None:
         assert normalize._special_sub(text) == normalize._SPECIAL_RE.sub(
             normalize._special_tokens, text
         )
+
+
+def _initials(pattern: re.Pattern[str]) -> set[str]:
+    """The literal first characters of a pattern's alternatives (each must start with one)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    items = _parser.parse(pattern.pattern, pattern.flags)
+    op, av = items[0]
+    while op is c.SUBPATTERN:
+        op, av = av[-1][0]
+    branches = av[1] if op is c.BRANCH else [[(op, av)]]
+    out = set()
+    for branch in branches:
+        op, av = branch[0]
+        while op is c.SUBPATTERN:
+            op, av = av[-1][0]
+        assert op is c.LITERAL, (op, av)
+        out.add(chr(av))
+    return out
+
+
+def test_head_initials_are_the_first_letters_of_the_patterns() -> None:
+    for pattern, initials in (
+        (normalize._GALLERY_HEAD_RE, normalize._GALLERY_HEAD_INITIALS),
+        (normalize._RELATED_HEAD_RE, normalize._RELATED_HEAD_INITIALS),
+    ):
+        letters = _initials(pattern)
+        assert all(ch.isascii() and ch.isalpha() for ch in letters)
+        assert {x for ch in letters for x in (ch.lower(), ch.upper())} == set(initials)
+        assert pattern.flags & re.IGNORECASE
+
+
+@settings(max_examples=400)
+@given(
+    st.text(alphabet=' \n\t.!?:;"“”([-–—xA1²_\u3000', max_size=6),
+    st.sampled_from(["x", "A", "1", "²", "é", "٣"]),
+)
+def test_mid_sentence_shortcut_agrees_with_sentence_start(before: str, alnum: str) -> None:
+    text = before + alnum + " Name"
+    start = len(text) - 4
+    if text[start - 1] == " " and text[start - 2].isalnum():
+        assert facts._SENTENCE_START.search(text, max(0, start - 4), start) is None
