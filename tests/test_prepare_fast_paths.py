@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,3 +182,14 @@ def test_mid_sentence_shortcut_agrees_with_sentence_start(before: str, alnum: st
     start = len(text) - 4
     if text[start - 1] == " " and text[start - 2].isalnum():
         assert facts._SENTENCE_START.search(text, max(0, start - 4), start) is None
+
+
+def test_token_hashes_survive_the_cache_clearing_mid_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamer import fingerprint
+
+    tokens = [f"t{i % 37}" for i in range(200)]
+    expected = fingerprint.Fingerprinter()._token_hashes(tokens)
+    monkeypatch.setattr(fingerprint, "_TOKEN_CACHE_LIMIT", 5)
+    small = fingerprint.Fingerprinter()
+    assert small._token_hashes(tokens).tolist() == expected.tolist()
+    assert small._token_hashes(tokens[::-1]).tolist() == expected.tolist()[::-1]
