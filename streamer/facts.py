@@ -278,7 +278,10 @@ def entities_from_text(text: str) -> list[str]:
     sentence_initial: dict[str, None] = {}
     inner: dict[str, None] = {}
     for m in _NAME.finditer(text):
-        key = _key(m.group(0))
+        word = m.group(0)
+        # A name is ASCII letters, "&" and "-" unless it has an apostrophe: then
+        # casefold() is lower() and there is no possessive to drop.
+        key = _key(word) if "'" in word or "’" in word else word.lower()
         if key in _NOT_NAMES or len(key) < 2:
             continue
         start = m.start()

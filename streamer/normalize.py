@@ -750,10 +750,17 @@ def _plainly_english(sample: str) -> bool:
     "the" among them, which no other language's text shows. Anything else
     still goes to the identifier.
     """
-    words = [w.casefold() for w in _WORD_RE.findall(sample)]
+    # NOTE: at call time _WORD_RE is the fingerprint pattern further down (it rebinds
+    # the name), so digits and dotted words count as words here; kept as it is, since
+    # changing it would change which texts take this path.
+    if sample.isascii():
+        # Lower-casing ASCII keeps every word's boundaries: the same words, casefolded.
+        words = _WORD_RE.findall(sample.lower())
+    else:
+        words = [w.casefold() for w in _WORD_RE.findall(sample)]
     if len(words) < 12:
         return False
-    hits = sum(1 for w in words if w in _ENGLISH_MARKERS)
+    hits = sum(map(_ENGLISH_MARKERS.__contains__, words))
     return "the" in words and hits >= 0.15 * len(words)
 
 
@@ -982,6 +989,7 @@ def _special_sub(s: str) -> str:
 
 
 _WORD_RE = re.compile(r"[^\W_]+(?:\.[^\W_]+)*")
+_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*")
 _ACRONYM_RE = re.compile(r"(?<![^\W_])(?:[^\W\d_]\.){2,}")
 # Every acronym contains ".x." (a letter between two dots). This literal-first pattern
 # finds that in a fraction of the time _ACRONYM_RE takes to scan a text, and most texts
@@ -1076,7 +1084,8 @@ def fingerprint_tokens(text: str) -> list[str]:
     if "'" in s:
         s = _APOSTROPHE_RE.sub(_drop_apostrophe, s)
     s = _special_sub(s)
-    words = _WORD_RE.findall(s)
+    # On ASCII text [^\W_] is exactly [A-Za-z0-9], which the engine tests from a bitmap.
+    words = (_ASCII_WORD_RE if s.isascii() else _WORD_RE).findall(s)
     return list(map(_WORD_SYNONYMS.get, words, words))  # syn.get(w, w), looped in C
 
 

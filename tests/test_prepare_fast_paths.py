@@ -193,3 +193,27 @@ def test_token_hashes_survive_the_cache_clearing_mid_text(monkeypatch: pytest.Mo
     small = fingerprint.Fingerprinter()
     assert small._token_hashes(tokens).tolist() == expected.tolist()
     assert small._token_hashes(tokens[::-1]).tolist() == expected.tolist()[::-1]
+
+
+_ENGLISHISH = st.lists(
+    st.sampled_from(
+        ["The", "the", "THE", "of", "And", "said", "U.S.", "1.5", "mln", "Der", "die", "x_y",
+         "it's", "a.b", "é", " ", "  ", "\n", ",", "."]
+    ),
+    max_size=60,
+).map(" ".join)  # fmt: skip
+
+
+@settings(max_examples=400)
+@given(_ENGLISHISH)
+def test_plainly_english_ascii_path_agrees_with_casefolding_each_word(sample: str) -> None:
+    words = [w.casefold() for w in normalize._WORD_RE.findall(sample)]
+    hits = sum(1 for w in words if w in normalize._ENGLISH_MARKERS)
+    expected = len(words) >= 12 and "the" in words and hits >= 0.15 * len(words)
+    assert normalize._plainly_english(sample) == expected
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet="aZ09._ -'\n\x1c", max_size=30))
+def test_ascii_word_pattern_agrees_on_ascii_text(text: str) -> None:
+    assert normalize._ASCII_WORD_RE.findall(text) == normalize._WORD_RE.findall(text)
