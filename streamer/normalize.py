@@ -587,12 +587,8 @@ def _clean_text(s: str, title_fp: str = "") -> str:
 def _clean_text_once(s: str, title_fp: str) -> str:
     s = _remove_markup(_fix_chars(s[:MAX_TEXT_CHARS]))
     raw = s.split("\n")
-    lines: list[str] = []
-    indented: list[bool] = []
-    for r in raw:
-        stripped = " ".join(r.split())
-        lines.append(stripped)
-        indented.append(r[:1] == " " or r[:1] == "\t")
+    lines = [" ".join(r.split()) for r in raw]
+    indented = [r.startswith((" ", "\t")) for r in raw]
     keep = _filter_units(lines)
     if len(keep) != len(lines):
         # Indentation only matters for paragraph starts; recompute for kept lines.
@@ -935,6 +931,7 @@ _SPECIAL_WORD_REACH = {
     "dollar": max(map(len, _DOLLAR_QUALIFIERS)) + 1,
 }
 _SPECIAL_CHAR_ANCHOR_RE = re.compile(r"[\d$£€¥<(]")
+_SPECIAL_ASCII_ANCHOR_RE = re.compile(r"[0-9$<(]")  # the same on ASCII text, from a bitmap
 _SPECIAL_WORD_ANCHOR_RE = re.compile("|".join(_SPECIAL_WORD_REACH))
 # _SPECIAL_RE at the first of the next few positions where it matches; the empty group
 # "at" marks where that is. It closes before any other group, so ``lastgroup`` is the
@@ -962,7 +959,7 @@ def _special_sub(s: str) -> str:
     wi = 0
     out: list[str] = []
     emitted = scan = 0
-    next_char = _SPECIAL_CHAR_ANCHOR_RE.search
+    next_char = (_SPECIAL_ASCII_ANCHOR_RE if s.isascii() else _SPECIAL_CHAR_ANCHOR_RE).search
     window = _SPECIAL_WINDOW_RE.match
     while True:
         while wi < n_words and words[wi][0] < scan:
