@@ -988,10 +988,39 @@ def _special_sub(s: str) -> str:
 _WORD_RE = re.compile(r"[^\W_]+(?:\.[^\W_]+)*")
 _ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*")
 _ACRONYM_RE = re.compile(r"(?<![^\W_])(?:[^\W\d_]\.){2,}")
-# Every acronym contains ".x." (a letter between two dots). This literal-first pattern
-# finds that in a fraction of the time _ACRONYM_RE takes to scan a text, and most texts
-# have no acronym at all.
+# Every acronym match at p has ".x." (a letter between two dots) at p + 1. This
+# literal-first pattern finds those in a fraction of the time _ACRONYM_RE takes to
+# scan a text, and most texts have none.
 _ACRONYM_HINT_RE = re.compile(r"\.[^\W\d_]\.")
+
+
+def _join_acronyms(s: str) -> str:
+    """``_ACRONYM_RE.sub`` dropping the dots of each match, trying only where one can start.
+
+    A match starts one character before a ".x." hint, so the leftmost match at or
+    after ``scan`` is the first success of ``_ACRONYM_RE.match`` at ``h - 1`` for the
+    hints ``h`` after ``scan``, in order (hints may overlap: ".a.b." has two).
+    """
+    out: list[str] = []
+    emitted = scan = 0
+    hint = _ACRONYM_HINT_RE.search
+    acronym = _ACRONYM_RE.match
+    h = hint(s, 1)
+    while h is not None:
+        m = acronym(s, h.start() - 1)
+        if m is None:
+            h = hint(s, h.start() + 1)
+            continue
+        out.append(s[emitted : m.start()])
+        out.append(m.group(0).replace(".", ""))
+        emitted = scan = m.end()
+        h = hint(s, scan + 1)
+    if not out:
+        return s
+    out.append(s[emitted:])
+    return "".join(out)
+
+
 # Literal-first patterns let the regex engine skip ahead; a leading lookbehind would be
 # tried at every position of every article.
 _APOSTROPHE_RE = re.compile(r"'(?:s\b|(?=[^\W_]))")
@@ -1076,8 +1105,8 @@ def fingerprint_tokens(text: str) -> list[str]:
     s = text.casefold()
     if not s.isascii():
         s = s.translate(_fold_table())
-    if "." in s and _ACRONYM_HINT_RE.search(s):
-        s = _ACRONYM_RE.sub(lambda m: m.group(0).replace(".", ""), s)
+    if "." in s:
+        s = _join_acronyms(s)
     if "'" in s:
         s = _APOSTROPHE_RE.sub(_drop_apostrophe, s)
     s = _special_sub(s)

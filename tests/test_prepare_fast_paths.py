@@ -217,3 +217,10 @@ def test_plainly_english_ascii_path_agrees_with_casefolding_each_word(sample: st
 @given(st.text(alphabet="aZ09._ -'\n\x1c", max_size=30))
 def test_ascii_word_pattern_agrees_on_ascii_text(text: str) -> None:
     assert normalize._ASCII_WORD_RE.findall(text) == normalize._WORD_RE.findall(text)
+
+
+@settings(max_examples=1500)
+@given(st.text(alphabet="ab.éU S'1_\n", max_size=24))
+def test_join_acronyms_agrees_with_re_sub(text: str) -> None:
+    expected = normalize._ACRONYM_RE.sub(lambda m: m.group(0).replace(".", ""), text)
+    assert normalize._join_acronyms(text) == expected
