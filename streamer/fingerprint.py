@@ -85,19 +85,10 @@ class Fingerprinter:
         return cached
 
     def _token_hashes(self, tokens: Sequence[str]) -> np.ndarray:
-        """64-bit hashes of ``tokens``; the cache lookup runs in C (``map``) for known tokens.
-
-        New tokens are found with one set difference (in C) rather than by walking
-        the whole list whenever one is missing. Filling them in can clear the cache
-        (at its size limit), so a token may still be missing afterwards; that rare
-        case takes the token-by-token path.
-        """
+        """64-bit hashes of ``tokens``; the cache lookup runs in C (``map``) for known tokens."""
         cache = self._token_cache
-        missing = set(tokens).difference(cache)
-        for token in missing:
-            self._token_hash(token)
         hashes = list(map(cache.get, tokens))
-        if missing and None in hashes:
+        if None in hashes:
             for i, h in enumerate(hashes):
                 if h is None:
                     hashes[i] = self._token_hash(tokens[i])
