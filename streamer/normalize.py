@@ -393,7 +393,8 @@ def _candidate_dispatch() -> dict[str, re.Pattern[str] | None]:
                 can_start = alt[0].lower() == c.lower()
             else:
                 single = re.compile(alt, _I)
-                assert single.groups == 0 and not single.fullmatch(c + c), alt
+                if single.groups or single.fullmatch(c + c):
+                    raise ValueError(f"candidate alternative {alt!r} is not one character")
                 can_start = single.fullmatch(c) is not None
             if can_start:
                 keep.append(alt)

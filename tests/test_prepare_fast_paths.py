@@ -224,3 +224,13 @@ def test_ascii_word_pattern_agrees_on_ascii_text(text: str) -> None:
 def test_join_acronyms_agrees_with_re_sub(text: str) -> None:
     expected = normalize._ACRONYM_RE.sub(lambda m: m.group(0).replace(".", ""), text)
     assert normalize._join_acronyms(text) == expected
+
+
+def test_special_reach_follows_the_qualifier_and_currency_lists() -> None:
+    qualifiers = re.search(r"\(\?P<qual>([^()]*)\)", normalize._QUAL)
+    assert qualifiers is not None
+    assert qualifiers.group(1).split("|") == list(normalize._DOLLAR_QUALIFIERS)
+    prefixes = re.search(r"\(\?:([^()]*)\)\?\\s\?\\\$", normalize._CURRENCY_PREFIX)
+    assert prefixes is not None
+    # a prefix, one space, then the "$" anchor
+    assert max(map(len, prefixes.group(1).split("|"))) + 1 == normalize._SPECIAL_CHAR_REACH
