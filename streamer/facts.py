@@ -38,7 +38,10 @@ REPEAT_MARK = "#"
 _NUMBER_TOKEN = re.compile(r"\d")
 _TICKER = re.compile(r"[<(]([A-Z][A-Z0-9&\-]{0,11})(?:\.[A-Z]{1,4})?[>)]")
 # Capitalized words and runs of them ("Kumagai Gumi", "Cheung Kong"), and all-caps acronyms.
-_NAME = re.compile(r"\b(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*|[A-Z][A-Z&]{1,11})\b")
+# Written as r"\b(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*|[A-Z][A-Z&]{1,11})\b" with the shared
+# capital taken out front, so the regex engine skips ahead to capitals; "(?<!\w.)" after
+# it is the leading "\b". Same matches, same order of alternatives.
+_NAME = re.compile(r"[A-Z](?<!\w.)(?:[a-z]+(?:[-'’][A-Z]?[a-z]+)*|[A-Z&]{1,11})\b")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”(\[]\s*|\n\s*|\s[-–—]+\s*)$")
 _MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
@@ -48,10 +51,25 @@ _MONTHS = {
 }  # fmt: skip
 # Only capitalized forms count (see months_from_text), so the pattern is case-sensitive:
 # Title and UPPER case of each name, which is several times faster than IGNORECASE.
+# Longest names first, so "Sept." is not read as "Sep" followed by "t.".
+_MONTH_FORMS = [
+    form
+    for name in sorted(_MONTHS, key=len, reverse=True)
+    for form in (name.capitalize(), name.upper())
+]
+_MONTH_INITIALS = "".join(dict.fromkeys(form[0] for form in _MONTH_FORMS))
+# The same matches as r"\b(?:January|JANUARY|...)\b\.?", written to start with a character
+# class so the regex engine skips ahead to the next capital J, F, M, A, S, O, N or D
+# instead of trying the whole alternation at every position: "(?<!\w.)" after the
+# initial is the leading "\b" (no word character before it), and each initial's own
+# alternatives keep their order, so backtracking tries the same forms in the same order.
 _MONTH = re.compile(
-    r"\b(?:"
+    rf"[{_MONTH_INITIALS}](?<!\w.)(?:"
     + "|".join(
-        f"{name.capitalize()}|{name.upper()}" for name in sorted(_MONTHS, key=len, reverse=True)
+        f"(?<={initial})(?:"
+        + "|".join(form[1:] for form in _MONTH_FORMS if form[0] == initial)
+        + ")"
+        for initial in _MONTH_INITIALS
     )
     + r")\b\.?"
 )
@@ -203,7 +221,8 @@ def numbers_from_tokens(tokens: Iterable[str]) -> list[str]:
     counts: dict[str, int] = {}
     out: list[str] = []
     for tok in tokens:
-        if _NUMBER_TOKEN.search(tok):
+        # Most tokens are words, and a letter-only string holds no digit: skip the regex.
+        if not tok.isalpha() and _NUMBER_TOKEN.search(tok):
             n = counts.get(tok, 0) + 1
             counts[tok] = n
             out.append(tok if n == 1 else f"{tok}{REPEAT_MARK}{n}")
@@ -259,11 +278,19 @@ def entities_from_text(text: str) -> list[str]:
     sentence_initial: dict[str, None] = {}
     inner: dict[str, None] = {}
     for m in _NAME.finditer(text):
-        key = _key(m.group(0))
+        word = m.group(0)
+        # A name is ASCII letters, "&" and "-" unless it has an apostrophe: then
+        # casefold() is lower() and there is no possessive to drop.
+        key = _key(word) if "'" in word or "’" in word else word.lower()
         if key in _NOT_NAMES or len(key) < 2:
             continue
         start = m.start()
-        if _SENTENCE_START.search(text, max(0, start - 4), start) is not None:
+        # After a space that follows a letter or digit no _SENTENCE_START alternative
+        # can end (each needs punctuation, a line break or a dash before the spaces):
+        # the common mid-sentence case needs no regex.
+        if start >= 2 and text[start - 1] == " " and text[start - 2].isalnum():
+            inner.setdefault(key, None)
+        elif _SENTENCE_START.search(text, max(0, start - 4), start) is not None:
             sentence_initial.setdefault(key, None)
         else:
             inner.setdefault(key, None)
@@ -272,16 +299,75 @@ def entities_from_text(text: str) -> list[str]:
     return list(seen)
 
 
+_ASCII_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _is_word_of(lower: str, word: str) -> bool:
+    """Whether ``word`` is one of ``_WORD.findall(lower)``, for lower-cased ASCII ``lower``.
+
+    On ASCII text a ``_WORD`` match starts at ``i`` exactly when ``lower[i]`` is a letter
+    or digit and neither the character before is one, nor is it an apostrophe or hyphen
+    that follows one (the previous word would have gone on through it); from such an
+    ``i`` the word is ``_WORD.match(lower, i)``. So only the places where ``word``
+    occurs are looked at, not every word of the text.
+    """
+    chars = _ASCII_WORD_CHARS
+    i = lower.find(word)
+    while i >= 0:
+        if i == 0 or not (
+            lower[i - 1] in chars or (lower[i - 1] in "'-" and i >= 2 and lower[i - 2] in chars)
+        ):
+            m = _WORD.match(lower, i)
+            if m is not None and m.end() == i + len(word):
+                return True
+        i = lower.find(word, i + 1)
+    return False
+
+
+class _BodyKeys:
+    """Membership in ``{_key(w) for w in _WORD.findall(text)}`` without keying every word.
+
+    Keying every body word was most of the cost of the facts, yet only the few title
+    words are ever looked up. For ASCII text without "'S" (nearly all wire copy) a
+    lookup is answered from the lower-cased text instead, with the same result:
+    lower-casing ASCII maps letters to letters and leaves every other character, so
+    the words of ``text.lower()`` are the lower-cased words of ``text``; ``_key`` is
+    then ``lower()`` with a final "'s" dropped, and with no "'S" in the text a word
+    ends in "'s" exactly when its lower-cased form does. So ``key`` is a body key iff
+    it is a lower-cased word not ending in "'s", or ``key + "'s"`` is one.
+
+    Any other text (non-ASCII, or with "'S") takes the direct definition.
+    """
+
+    __slots__ = ("_direct", "_lower")
+
+    def __init__(self, text: str) -> None:
+        self._direct: set[str] | None = None
+        self._lower = ""
+        if text.isascii() and "'S" not in text:
+            self._lower = text.lower()
+        else:
+            self._direct = {_key(w) for w in _WORD.findall(text)}
+
+    def __contains__(self, key: str) -> bool:
+        if self._direct is not None:
+            return key in self._direct
+        lower = self._lower
+        return (not key.endswith("'s") and _is_word_of(lower, key)) or _is_word_of(
+            lower, key + "'s"
+        )
+
+
 def _title_keys(title: str, text: str) -> list[str]:
     """Every title word as a loose key; the ones the body never uses as title keys."""
     words = [_key(w) for w in _WORD.findall(title)]
-    body_words = {_key(w) for w in _WORD.findall(text)} if text else set()
+    body_words = _BodyKeys(text)
     out: dict[str, None] = {}
     for w in words:
         if len(w) < 2 or w in _NOT_NAMES or _NUMBER_TOKEN.search(w):
             continue
         out.setdefault(LOOSE_PREFIX + w, None)
-        if w not in body_words and w not in _HEADLINE_WORDS:
+        if w not in _HEADLINE_WORDS and w not in body_words:
             out.setdefault(TITLE_PREFIX + w, None)
     return list(out)
 

@@ -351,23 +351,71 @@ _GALLERY_END_RE = re.compile(
     r"slides)\b.{0,30}|\d+ of \d+ (?:photos|images|pictures|slides)",
     _I,
 )
+# The first letters, in either case, of the alternatives of _GALLERY_HEAD_RE and
+# _RELATED_HEAD_RE. Under IGNORECASE an ASCII character matches a letter only in its
+# two cases, so a unit starting with any other ASCII character matches neither (the
+# tests derive these sets from the parsed patterns).
+_GALLERY_HEAD_INITIALS = frozenset("pivgsPIVGS")
+_RELATED_HEAD_INITIALS = frozenset("rmytelwfRMYTELWF")
 _GALLERY_MAX_UNITS = 15
 _GALLERY_MAX_CHARS = 3000
 _HEADLINE_MAX = 150
 # One cheap check rejects most units before the specific rules run.
-_CANDIDATE_RE = re.compile(
+_CANDIDATE_PATTERN = (
     r"[-*•·▪►>(©\d]|by\b|written|posted|words|author|share|tweet|e-?mail|mail|print|face|"
     r"twit|x\b|link|whats|pint|redd|tele|mess|flip|cop|save|book|comm|adv|spon|ad\b|promo|"
     r"paid|scroll|cont|story|skip|clos|menu|search|home|load|subs|sign|news|get|follow|join|"
     r"down|click|tap|supp|alre|log|read|also|see|rel|more|rec|watch|list|you|most|trend|"
     r"edit|late|top|what|furth|add|report|writ|compil|research|graph|photo|video|prod|"
-    r"transl|all|reut|-|gallery|image|picture|slide|in pictures|show|view|brow",
-    _I,
+    r"transl|all|reut|-|gallery|image|picture|slide|in pictures|show|view|brow"
 )
+_CANDIDATE_RE = re.compile(_CANDIDATE_PATTERN, _I)
+
+
+def _candidate_dispatch() -> dict[str, re.Pattern[str] | None]:
+    """_CANDIDATE_RE cut down to the alternatives that can start with each ASCII character.
+
+    An IGNORECASE alternation is tried one alternative at a time at every unit, and
+    most units are not candidates; the alternatives that cannot match a unit's first
+    character cannot match the unit, so leaving them out gives the same answer. An
+    alternative that starts with an ASCII letter can only start with that letter in
+    either case (IGNORECASE relates ASCII letters to non-ASCII ones only, such as "ſ"
+    to "s", and units starting with non-ASCII characters keep the full pattern); the
+    others are single-character patterns, tested against every ASCII character.
+    """
+    alternatives = _CANDIDATE_PATTERN.split("|")
+    table: dict[str, re.Pattern[str] | None] = {}
+    for cp in range(128):
+        c = chr(cp)
+        keep = []
+        for alt in alternatives:
+            if alt[0].isascii() and alt[0].isalpha():
+                can_start = alt[0].lower() == c.lower()
+            else:
+                single = re.compile(alt, _I)
+                if single.groups or single.fullmatch(c + c):
+                    raise ValueError(f"candidate alternative {alt!r} is not one character")
+                can_start = single.fullmatch(c) is not None
+            if can_start:
+                keep.append(alt)
+        table[c] = re.compile("|".join(keep), _I) if keep else None
+    return table
+
+
+_CANDIDATE_BY_FIRST = _candidate_dispatch()
+
+
+def _is_candidate_unit(u: str) -> bool:
+    """``_CANDIDATE_RE.match(u)``, via the first character's alternatives when it is ASCII."""
+    first = u[:1]
+    if first and first.isascii():
+        pattern = _CANDIDATE_BY_FIRST[first]
+        return pattern is not None and pattern.match(u) is not None
+    return _CANDIDATE_RE.match(u) is not None
 
 
 def _is_boilerplate_unit(u: str) -> bool:
-    if not _CANDIDATE_RE.match(u):
+    if not _is_candidate_unit(u):
         return False
     n = len(u)
     return bool(
@@ -397,12 +445,23 @@ def _filter_units(units: Sequence[str]) -> list[str]:
             out.append(u)
             i += 1
             continue
-        if len(u) <= 200 and _GALLERY_HEAD_RE.fullmatch(u):
+        # Most units start with a character no head can start with: skip the regexes.
+        first = u[0]
+        other = first.isascii()
+        if (
+            len(u) <= 200
+            and (first in _GALLERY_HEAD_INITIALS or not other)
+            and _GALLERY_HEAD_RE.fullmatch(u)
+        ):
             end = _gallery_end(units, i)
             if end is not None:
                 i = end + 1
                 continue
-        if len(u) <= 80 and _RELATED_HEAD_RE.fullmatch(u):
+        if (
+            len(u) <= 80
+            and (first in _RELATED_HEAD_INITIALS or not other)
+            and _RELATED_HEAD_RE.fullmatch(u)
+        ):
             i += 1
             while i < n and (
                 not units[i]
@@ -529,12 +588,8 @@ def _clean_text(s: str, title_fp: str = "") -> str:
 def _clean_text_once(s: str, title_fp: str) -> str:
     s = _remove_markup(_fix_chars(s[:MAX_TEXT_CHARS]))
     raw = s.split("\n")
-    lines: list[str] = []
-    indented: list[bool] = []
-    for r in raw:
-        stripped = " ".join(r.split())
-        lines.append(stripped)
-        indented.append(r[:1] == " " or r[:1] == "\t")
+    lines = [" ".join(r.split()) for r in raw]
+    indented = [r.startswith((" ", "\t")) for r in raw]
     keep = _filter_units(lines)
     if len(keep) != len(lines):
         # Indentation only matters for paragraph starts; recompute for kept lines.
@@ -692,10 +747,17 @@ def _plainly_english(sample: str) -> bool:
     "the" among them, which no other language's text shows. Anything else
     still goes to the identifier.
     """
-    words = [w.casefold() for w in _WORD_RE.findall(sample)]
+    # NOTE: at call time _WORD_RE is the fingerprint pattern further down (it rebinds
+    # the name), so digits and dotted words count as words here; kept as it is, since
+    # changing it would change which texts take this path.
+    if sample.isascii():
+        # Lower-casing ASCII keeps every word's boundaries: the same words, casefolded.
+        words = _WORD_RE.findall(sample.lower())
+    else:
+        words = [w.casefold() for w in _WORD_RE.findall(sample)]
     if len(words) < 12:
         return False
-    hits = sum(1 for w in words if w in _ENGLISH_MARKERS)
+    hits = sum(map(_ENGLISH_MARKERS.__contains__, words))
     return "the" in words and hits >= 0.15 * len(words)
 
 
@@ -854,8 +916,112 @@ _SPECIAL_RE = re.compile(
     r"|(?P<dollar>" + _QUAL.replace("qual", "qual2") + r"(?:dlrs|dlr|dollars|dollar)\b)"
     r")"
 )
+# _SPECIAL_RE tries its lookahead at every position of a text, and most positions start
+# no match. Every match has an "anchor" near its start: a digit (a number), one of
+# "$£€¥" (a currency before the number), "<" or "(" (a ticker), "cent" (per cent),
+# "dlr" or "dollar" (a dollar word after a qualifier such as "new zealand "). What
+# comes before a match's first anchor holds no other anchor (a currency qualifier such
+# as "hk ", "per ", a dollar qualifier and a space), so the first anchor at or after
+# the start of a match is at most this far after it: 3 for a character ("hk $"), 4 for
+# "cent" ("per cent"), 12 for a dollar word ("new zealand dlrs"); matches are looked
+# for only that far before each anchor, and the engine skips the rest in C.
+_SPECIAL_CHAR_REACH = 3
+_SPECIAL_WORD_REACH = {
+    "cent": 4,
+    "dlr": max(map(len, _DOLLAR_QUALIFIERS)) + 1,
+    "dollar": max(map(len, _DOLLAR_QUALIFIERS)) + 1,
+}
+_SPECIAL_CHAR_ANCHOR_RE = re.compile(r"[\d$£€¥<(]")
+_SPECIAL_ASCII_ANCHOR_RE = re.compile(r"[0-9$<(]")  # the same on ASCII text, from a bitmap
+_SPECIAL_WORD_ANCHOR_RE = re.compile("|".join(_SPECIAL_WORD_REACH))
+# _SPECIAL_RE at the first of the next few positions where it matches; the empty group
+# "at" marks where that is. It closes before any other group, so ``lastgroup`` is the
+# same as for _SPECIAL_RE's own match there.
+_SPECIAL_WINDOW = max(_SPECIAL_CHAR_REACH, *_SPECIAL_WORD_REACH.values())
+_SPECIAL_WINDOW_RE = re.compile(rf"(?s:.{{0,{_SPECIAL_WINDOW}}}?)(?P<at>)(?:{_SPECIAL_RE.pattern})")
+
+
+def _special_sub(s: str) -> str:
+    """``_SPECIAL_RE.sub(_special_tokens, s)``, looking for matches only near anchors.
+
+    ``re.sub`` takes the leftmost match at or after the end of the previous one. With
+    ``scan`` the position before which no further match can start, and ``a`` the first
+    anchor at or after it, no match starts before ``a`` minus that anchor's reach (a
+    match's first anchor is within its reach of the start, and there is none between
+    ``scan`` and ``a``), so a window from there gives that same leftmost match; when
+    the window holds none, the search goes on after it.
+    """
+    words: list[tuple[int, int]] = (
+        [(m.start(), _SPECIAL_WORD_REACH[m.group()]) for m in _SPECIAL_WORD_ANCHOR_RE.finditer(s)]
+        if "cent" in s or "dlr" in s or "dollar" in s
+        else []
+    )
+    n_words = len(words)
+    wi = 0
+    out: list[str] = []
+    emitted = scan = 0
+    next_char = (_SPECIAL_ASCII_ANCHOR_RE if s.isascii() else _SPECIAL_CHAR_ANCHOR_RE).search
+    window = _SPECIAL_WINDOW_RE.match
+    while True:
+        while wi < n_words and words[wi][0] < scan:
+            wi += 1
+        c = next_char(s, scan)
+        if c is not None and (wi == n_words or c.start() <= words[wi][0]):
+            lo = c.start() - _SPECIAL_CHAR_REACH
+        elif wi < n_words:
+            lo = words[wi][0] - words[wi][1]
+        else:
+            break
+        lo = max(lo, scan)
+        m = window(s, lo)
+        if m is None:
+            scan = lo + _SPECIAL_WINDOW + 1
+            continue
+        out.append(s[emitted : m.start("at")])
+        out.append(_special_tokens(m))
+        emitted = scan = m.end()
+    if not out:
+        return s
+    out.append(s[emitted:])
+    return "".join(out)
+
+
 _WORD_RE = re.compile(r"[^\W_]+(?:\.[^\W_]+)*")
+_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*")
 _ACRONYM_RE = re.compile(r"(?<![^\W_])(?:[^\W\d_]\.){2,}")
+# Every acronym match at p has ".x." (a letter between two dots) at p + 1. This
+# literal-first pattern finds those in a fraction of the time _ACRONYM_RE takes to
+# scan a text, and most texts have none.
+_ACRONYM_HINT_RE = re.compile(r"\.[^\W\d_]\.")
+
+
+def _join_acronyms(s: str) -> str:
+    """``_ACRONYM_RE.sub`` dropping the dots of each match, trying only where one can start.
+
+    A match starts one character before a ".x." hint, so the leftmost match at or
+    after ``scan`` is the first success of ``_ACRONYM_RE.match`` at ``h - 1`` for the
+    hints ``h`` after ``scan``, in order (hints may overlap: ".a.b." has two).
+    """
+    out: list[str] = []
+    emitted = scan = 0
+    hint = _ACRONYM_HINT_RE.search
+    acronym = _ACRONYM_RE.match
+    h = hint(s, 1)
+    while h is not None:
+        m = acronym(s, h.start() - 1)
+        if m is None:
+            h = hint(s, h.start() + 1)
+            continue
+        out.append(s[emitted : m.start()])
+        out.append(m.group(0).replace(".", ""))
+        emitted = scan = m.end()
+        h = hint(s, scan + 1)
+    if not out:
+        return s
+    out.append(s[emitted:])
+    return "".join(out)
+
+
 # Literal-first patterns let the regex engine skip ahead; a leading lookbehind would be
 # tried at every position of every article.
 _APOSTROPHE_RE = re.compile(r"'(?:s\b|(?=[^\W_]))")
@@ -941,12 +1107,13 @@ def fingerprint_tokens(text: str) -> list[str]:
     if not s.isascii():
         s = s.translate(_fold_table())
     if "." in s:
-        s = _ACRONYM_RE.sub(lambda m: m.group(0).replace(".", ""), s)
+        s = _join_acronyms(s)
     if "'" in s:
         s = _APOSTROPHE_RE.sub(_drop_apostrophe, s)
-    s = _SPECIAL_RE.sub(_special_tokens, s)
-    syn = _WORD_SYNONYMS
-    return [syn.get(w, w) for w in _WORD_RE.findall(s)]
+    s = _special_sub(s)
+    # On ASCII text [^\W_] is exactly [A-Za-z0-9], which the engine tests from a bitmap.
+    words = (_ASCII_WORD_RE if s.isascii() else _WORD_RE).findall(s)
+    return list(map(_WORD_SYNONYMS.get, words, words))  # syn.get(w, w), looped in C
 
 
 def _drop_apostrophe(m: re.Match[str]) -> str:
@@ -983,11 +1150,29 @@ _TRACKER_WORDS = (
 _EXTRA_TRACKERS = frozenset(_TRACKER_WORDS.split())
 
 
+# URLs that are already in canonical form: a lower-case http(s) scheme, a lower-case
+# host of ASCII letters, digits, dots and hyphens (no "xn--" label: courlan decodes
+# punycode), no user, port, query or fragment, and a path of non-empty segments of
+# characters that percent-quoting leaves alone and that are not dot segments. For
+# these courlan and urlsplit change nothing, so the canonical form is the URL itself
+# (with "/" for an empty path); checked against the full path in the tests.
+_CANONICAL_URL_RE = re.compile(
+    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?:/(?!\.)[A-Za-z0-9_.~-]+)*/?", re.ASCII
+)
+
+
 def canonical_url(url: str | None) -> str | None:
     """One spelling per article URL so re-fetched or re-shared links compare equal."""
     if url is None:
         return None
     url = url.strip()
+    if _CANONICAL_URL_RE.fullmatch(url) and "xn--" not in url:
+        return url if url.count("/") > 2 else url + "/"
+    return _canonical_url_general(url)
+
+
+def _canonical_url_general(url: str) -> str | None:
+    """``canonical_url`` of a stripped URL by the full route: urlsplit, courlan, our trackers."""
     if not url or any(c.isspace() for c in url):
         return None
     if url.startswith("//"):

@@ -226,10 +226,11 @@ class Preparer:
         published_at, date_fallback = normalize.parse_published_at(
             raw.published_at, now=ingested_at
         )
-        tokens = (norm.fp_title + " " + norm.fp_body).split()
+        body_tokens = norm.fp_body.split()
+        tokens = norm.fp_title.split() + body_tokens  # (fp_title + " " + fp_body).split()
         shingles = self.fingerprinter.shingles(tokens)
         signature = self.fingerprinter.signature(shingles)
-        facts = extract_facts(norm.title, norm.text, norm.fp_body.split())
+        facts = extract_facts(norm.title, norm.text, body_tokens)
         chash = content_hash(norm.fp_title + "\n" + norm.fp_body)
         article = PreparedArticle.model_construct(
             id=raw.id,
