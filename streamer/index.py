@@ -17,21 +17,53 @@ items that differ in figures or names are never merged:
 * title: short items (a dividend notice's body is the same for every company)
   are judged on title and body together: their title-only words must agree too.
 
+Layout: no Python object per article (about 1 KB an article at a million).
+
+* Rows: one numpy column per field (timestamp, token and shingle counts, arena
+  offsets, a 64-bit content digest, id and cluster lengths), indexed by
+  ``row = seq & (capacity - 1)`` where ``seq`` numbers insertions from 1. The
+  rows form a ring in arrival order: a removed row is only marked dead, and the
+  ring's tail moves past dead rows, which frees them for reuse. When the ring or
+  an arena is full the live rows are moved to a fresh layout, renumbered in the
+  same order (``_relayout``): the capacity doubles with the window, and a window
+  left sparse by out-of-order evictions shrinks back.
+* LSH: per band a head table of sequence numbers, per (row, band) the next
+  sequence number in the chain (newest first) and a 16-bit check of the band
+  key that filters slot collisions. A walk ends at the first link the ring has
+  passed (chains are in descending order, so everything beyond is gone) and
+  skips dead rows. Candidates are ranked as a dict of buckets ranked them: most
+  bands shared, then first band, then insertion order.
+* Same id and exact content: the same kind of chains, keyed by a CRC of the id
+  (confirmed on the id's bytes) and by the 64-bit content digest (the oldest
+  live holder wins, as a rebuild from the journal would find).
+* Arenas (rings in arrival order, freed from the tail): each article's shingles
+  folded to 16 bits (a sorted multiset: verification counts the intersection on
+  them, so a similarity moves only when two different shingles of a pair share
+  a fingerprint); its entity keys as ids in a refcounted ``Vocabulary`` whose
+  counts are the document frequencies of the name and title guards; and its
+  strings (id, cluster id when it differs, the numbers) as UTF-8 bytes, so the
+  guards see the exact facts.
+* Eviction: a lower bound of the timestamps of each block of 256 rows; only
+  blocks holding something older than the cutoff are scanned.
+
+Sequence numbers are stable within a process and the layout is a function of
+the insertions alone (stable hashes, no salted ``hash()``), so an index rebuilt
+from the journal decides as the live one did.
+
 The index does no I/O: the journal persists what ``add`` and ``evict`` change,
 through the entries they return.
 """
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-from collections import Counter
+import hashlib
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 import numpy as np
 
+from streamer.columns import RingArena, Vocabulary, release_free_memory, zeros
 from streamer.config import DedupSettings
 from streamer.facts import (
     LOOSE_PREFIX,
@@ -83,9 +115,16 @@ class IndexEntry:
     numbers: frozenset[str]
     entities: frozenset[str]
     n_tokens: int
-    # Derived from ``entities`` and ``signature`` on first use; never persisted.
+    # Derived on first use (for the decision, then reused by ``add``); never persisted,
+    # and not copied by ``dataclasses.replace``.
     _view: _FactView | None = field(default=None, repr=False, compare=False)
-    _band_keys: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
+    _band_keys: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _sketch: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _ranks: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _digest: int | None = field(default=None, init=False, repr=False, compare=False)
+    _slots: tuple[int, np.ndarray, np.ndarray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def facts_view(self) -> _FactView:
@@ -110,27 +149,12 @@ class Decision:
 
 @dataclass(slots=True)
 class _Verdict:
-    entry: IndexEntry
+    row: int
     jaccard: float
     containment: float
     similarity: float  # the evidence that matched: Jaccard, or containment for a cut
     rank: float  # how good a match: a near-identical copy beats a cut that fits inside
     guards: list[str] = field(default_factory=list)
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Jaccard and containment (of the smaller set in the larger) of two sorted unique arrays."""
-    if a.size == 0 or b.size == 0:
-        return 0.0, 0.0
-    if a.size > b.size:
-        a, b = b, a
-    # Both arrays are sorted and unique: look every element of the smaller one up in
-    # the larger one, which is cheaper than a merge for the sizes we see.
-    pos = np.searchsorted(b, a)
-    pos[pos == b.size] = 0
-    inter = int(np.count_nonzero(b[pos] == a))
-    union = a.size + b.size - inter
-    return inter / union, inter / a.size
 
 
 def _unsupported(mine: frozenset[str], theirs: frozenset[str]) -> list[str]:
@@ -166,6 +190,27 @@ def _numbers_substituted(a: frozenset[str], b: frozenset[str]) -> bool:
     return any(figure_key(y) not in keys_a for y in only_b)
 
 
+_U32 = np.uint32
+_EMPTY = 0  # an empty head or the end of a chain: sequence numbers start at 1
+_MIX = _U64(0xFF51AFD7ED558CCD)
+# Rows start at this many and double; the per-band head tables start at 2**_SLOT_BITS slots
+# and keep at most _BAND_LOAD rows per slot on average as the rows grow.
+INITIAL_ROWS = 1024
+_SLOT_BITS = 14
+_BAND_LOAD = 4
+_SEQ_LIMIT = 1 << 31  # sequence numbers are renumbered (a relayout) before they reach 2**32
+_BLOCK_BITS = 8  # eviction keeps the oldest timestamp of each block of 256 rows
+_SAME_AS_ID = 0xFFFFFFFF  # cluster length marking "the cluster is the article itself"
+_NUMBER_SEP = "\x1f"
+_VIEW_CACHE = 512
+_PYTHON_WALK = 16  # open chains below which a candidate walk goes on in Python
+
+
+def _digest(text: str) -> int:
+    """A stable 64-bit digest (no salted ``hash``: a rebuilt index must decide the same)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
 class DedupIndex:
     """One ordered writer's view of the recent past.
 
@@ -178,45 +223,184 @@ class DedupIndex:
         self.bands = settings.lsh_bands
         self.rows = settings.num_perm // settings.lsh_bands
         self.window_s = settings.window.total_seconds()
-        self._entries: dict[str, IndexEntry] = {}
-        # band key -> the id (one member, the common case) or list of ids in that bucket
-        self._buckets: dict[int, str | list[str]] = {}
-        # content hash -> ids holding it, oldest first; a list so that evicting the
-        # oldest leaves the next one in charge, as a rebuild from the journal would.
-        self._exact: dict[str, list[str]] = {}
-        # How many indexed entries carry each name / title word: a word that many
-        # articles carry ("Government", "Market", "SETS") identifies nothing.
-        self._df: dict[str, int] = {}
-        self._expiry: list[tuple[float, str]] = []
         self._band_salt = (
             np.random.default_rng(0x5EED)
             .integers(0, 2**63, size=self.bands, dtype=np.int64)
             .astype(_U64)
         )
+        self._band_idx = np.arange(self.bands, dtype=np.int64)
+        self._bands_list: list[int] = list(range(self.bands))
         self.watermark = float("-inf")
+        self._vocab = Vocabulary()
+        self._layout(INITIAL_ROWS)
+
+    def _layout(self, cap: int, live: int = 0) -> None:
+        """Empty columns and tables for ``cap`` rows (the caller refills them)."""
+        self._cap = cap
+        self._mask = cap - 1
+        self._tail = 1  # sequence number of the oldest row still holding data
+        self._head = 1  # sequence number of the next row (0 is the empty link)
+        self._live = 0
+        self._state = zeros(cap, np.uint8)  # 1: indexed; 0: free or removed
+        self._ts = zeros(cap, np.float64)
+        self._ntok = zeros(cap, _U32)
+        self._nsh = zeros(cap, _U32)  # shingles before 16-bit folding
+        self._sk_start = zeros(cap, _U32)
+        self._fa_start = zeros(cap, _U32)
+        self._fa_len = zeros(cap, _U32)
+        self._by_start = zeros(cap, _U32)
+        self._id_len = zeros(cap, _U32)
+        self._cl_len = zeros(cap, _U32)
+        self._num_len = zeros(cap, _U32)
+        self._chash = zeros(cap, _U64)
+        # Links are sequence numbers, 0 (_EMPTY) ending a chain: zeroed columns are not
+        # resident until written, so the slack of a doubled capacity costs nothing.
+        self._id_next = zeros(cap, _U32)
+        self._ex_next = zeros(cap, _U32)
+        self._next = zeros(cap * self.bands, _U32)  # [row * bands + band]
+        self._check = zeros(cap * self.bands, np.uint16)
+        # The head tables are written all over (hashing), so they are sized by the rows
+        # that exist, not by the capacity: about _BAND_LOAD rows a slot by the time the
+        # rows have doubled again.
+        self._slot_bits = max(_SLOT_BITS, (2 * live // _BAND_LOAD).bit_length() - 1)
+        slots = 1 << self._slot_bits
+        self._heads = zeros(self.bands * slots, _U32)  # [band * slots + slot]
+        self._band_base = self._band_idx * slots
+        self._key_slots = 1 << max(9, (2 * live).bit_length() - 1)
+        self._id_heads = zeros(self._key_slots, _U32)
+        self._ex_heads = zeros(self._key_slots, _U32)
+        self._block_min = np.full((cap >> _BLOCK_BITS) + 1, np.inf)
+        self._min_ts = float("inf")  # a lower bound of every indexed timestamp
+        self._views: dict[int, IndexEntry] = {}
+        self._sk = RingArena(cap * 128, np.uint16)
+        self._fa = RingArena(cap * 16, _U32)
+        self._by = RingArena(cap * 48, np.uint8)
+
+    # -- reading rows ---------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._live
 
     def __contains__(self, article_id: object) -> bool:
-        return article_id in self._entries
+        return isinstance(article_id, str) and self._find_id(article_id) >= 0
 
     def get(self, article_id: str) -> IndexEntry | None:
-        return self._entries.get(article_id)
+        """A view rebuilt from the columns (see ``_view``), or None."""
+        row = self._find_id(article_id)
+        return None if row < 0 else self._view(row)
 
     def entries(self) -> list[IndexEntry]:
-        return list(self._entries.values())
+        """Views of every indexed article, oldest insertion first."""
+        return [self._view(row) for row in self._live_rows().tolist()]
 
-    def _keys_of(self, entry: IndexEntry) -> tuple[int, ...]:
-        """The entry's band keys, computed once for its decision and its insertion."""
+    def _live_rows(self) -> np.ndarray:
+        seqs = np.arange(self._tail, self._head, dtype=np.int64)
+        rows = seqs & self._mask
+        return rows[self._state[rows] == 1]
+
+    def _strings(self, row: int) -> tuple[str, str, bytes]:
+        """(id, cluster id, the numbers' bytes) of a row."""
+        start, n_id, n_cl = int(self._by_start[row]), int(self._id_len[row]), int(self._cl_len[row])
+        data = self._by.data
+        article_id = data[start : start + n_id].tobytes().decode()
+        if n_cl == _SAME_AS_ID:
+            cluster, start = article_id, start + n_id
+        else:
+            cluster = data[start + n_id : start + n_id + n_cl].tobytes().decode()
+            start += n_id + n_cl
+        return article_id, cluster, data[start : start + int(self._num_len[row])].tobytes()
+
+    def _id_of(self, row: int) -> str:
+        start = self._by_start.item(row)
+        return self._by.data[start : start + self._id_len.item(row)].tobytes().decode()
+
+    def _id_cluster(self, row: int) -> tuple[str, str]:
+        article_id, cluster, _ = self._strings(row)
+        return article_id, cluster
+
+    def _view(self, row: int) -> IndexEntry:
+        """What the index keeps of an article, as an ``IndexEntry``.
+
+        Exact: id, cluster_id, ts, numbers, entities, n_tokens. Not kept: the
+        signature (empty here) and the content hash (only a 64-bit digest of it:
+        ``content_hash`` is ""). ``shingles`` are the 16-bit fingerprints the index
+        verifies with (the low 16 bits of each shingle, sorted, repeats kept), as uint32.
+        """
+        article_id, cluster, raw = self._strings(row)
+        numbers = frozenset(raw.decode().split(_NUMBER_SEP)) if raw else frozenset()
+        start, n = int(self._fa_start[row]), int(self._fa_len[row])
+        entities = frozenset(self._vocab.words(self._fa.data[start : start + n]))
+        start, n = int(self._sk_start[row]), int(self._nsh[row])
+        return IndexEntry(
+            id=article_id,
+            cluster_id=cluster,
+            ts=float(self._ts[row]),
+            content_hash="",
+            shingles=self._sk.data[start : start + n].astype(np.uint32),
+            signature=np.empty(0, dtype=np.uint32),
+            numbers=numbers,
+            entities=entities,
+            n_tokens=int(self._ntok[row]),
+        )
+
+    def _cached_view(self, row: int) -> IndexEntry:
+        """``_view`` for verification, remembered for a few hundred rows.
+
+        A story that is being re-sent is a candidate for every copy: its view (and
+        the fact split the guards compute on it) is built once, not per copy. The
+        cache is bounded and keyed by sequence number, so it is no per-article state.
+        """
+        seq = self._tail + ((row - self._tail) & self._mask)
+        cache = self._views
+        view = cache.get(seq)
+        if view is None:
+            if len(cache) >= _VIEW_CACHE:
+                cache.clear()
+            view = cache[seq] = self._view(row)
+        return view
+
+    def _find_id(self, article_id: str) -> int:
+        """The row indexing ``article_id``, or -1."""
+        raw = article_id.encode()
+        n = len(raw)
+        cur = self._id_heads.item(zlib.crc32(raw) & (self._key_slots - 1))
+        tail, head, mask = self._tail, self._head, self._mask
+        while tail <= cur < head:
+            row = cur & mask
+            if self._id_len.item(row) == n and self._state.item(row) == 1:
+                start = self._by_start.item(row)
+                if self._by.data[start : start + n].tobytes() == raw:
+                    return row
+            cur = self._id_next.item(row)
+        return -1
+
+    def _oldest_with_content(self, digest: int) -> int:
+        """The oldest indexed row with this content digest, or -1 (as a rebuild would find)."""
+        cur = self._ex_heads.item(digest & (self._key_slots - 1))
+        tail, head, mask = self._tail, self._head, self._mask
+        found = -1
+        while tail <= cur < head:  # chains run newest to oldest: the last match wins
+            row = cur & mask
+            if self._chash.item(row) == digest and self._state.item(row) == 1:
+                found = row
+            cur = self._ex_next.item(row)
+        return found
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def _keys_of(self, entry: IndexEntry) -> np.ndarray:
+        """The entry's mixed band keys, computed once for its decision and its insertion."""
         keys = entry._band_keys
-        if keys is None or len(keys) != self.bands:
-            # A tuple of ints: the garbage collector stops tracking it.
-            keys = entry._band_keys = tuple(self._band_keys(entry.signature))
+        if keys is None or keys.size != self.bands:
+            keys = entry._band_keys = self._band_keys(entry.signature)
         return keys
 
-    def _band_keys(self, signature: np.ndarray) -> list[int]:
-        """One 64-bit key per band: the band's rows mixed, salted by the band's number."""
+    def _band_keys(self, signature: np.ndarray) -> np.ndarray:
+        """One 64-bit key per band: the band's rows mixed, salted by the band's number.
+
+        The keys are then finalized (xor-shift, odd multiply: a bijection) so that
+        their low bits (the slot) and top 16 bits (the check) both depend on every row.
+        """
         rows = np.asarray(signature, dtype=np.uint32)[: self.bands * self.rows]
         rows = rows.reshape(self.bands, self.rows).astype(_U64)
         with np.errstate(over="ignore"):
@@ -224,32 +408,83 @@ class DedupIndex:
             for j in range(1, self.rows):
                 acc = acc * _BAND_MULTIPLIER + rows[:, j]
             acc ^= self._band_salt
-        keys: list[int] = acc.tolist()
-        return keys
+            acc ^= acc >> _U64(32)
+            acc *= _MIX
+        return acc
+
+    def _slots(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flat head-table positions and 16-bit checks of band keys.
+
+        The slot takes the key's low _SLOT_BITS bits and, as the table grows, the
+        check's low bits: so a stored row's slot in a larger table follows from its
+        slot in the smaller one and its check, which is all a relayout has.
+        """
+        check = (keys >> _U64(48)).astype(np.int64)
+        extra = self._slot_bits - _SLOT_BITS
+        slot = (keys & _U64((1 << _SLOT_BITS) - 1)).astype(np.int64)
+        if extra:
+            slot |= (check & ((1 << extra) - 1)) << _SLOT_BITS
+        return self._band_base + slot, check
+
+    def _slots_of(self, entry: IndexEntry) -> tuple[np.ndarray, np.ndarray]:
+        """``_slots`` of the entry's keys, kept on the entry while the table size holds."""
+        cached = entry._slots
+        if cached is None or cached[0] != self._slot_bits or cached[1].size != self.bands:
+            flat, check = self._slots(self._keys_of(entry))
+            cached = entry._slots = (self._slot_bits, flat, check)
+        return cached[1], cached[2]
+
+    @staticmethod
+    def _sketch_of(entry: IndexEntry) -> np.ndarray:
+        """The shingles folded to 16 bits and sorted (a multiset): what the index verifies with."""
+        sketch = entry._sketch
+        if sketch is None:
+            sketch = entry._sketch = np.sort(entry.shingles.astype(np.uint16))
+        return sketch
+
+    @staticmethod
+    def _ranks_of(entry: IndexEntry) -> np.ndarray | None:
+        """For each fingerprint, how many equal ones precede it; None if all differ."""
+        ranks = entry._ranks
+        if ranks is None:
+            sketch = DedupIndex._sketch_of(entry)
+            if sketch.size > 1 and not (sketch[1:] != sketch[:-1]).all():
+                ranks = np.arange(sketch.size) - np.searchsorted(sketch, sketch)
+            else:
+                ranks = np.empty(0, dtype=np.int64)
+            entry._ranks = ranks
+        return ranks if ranks.size else None
+
+    @staticmethod
+    def _digest_of(entry: IndexEntry) -> int:
+        d = entry._digest
+        if d is None:
+            d = entry._digest = _digest(entry.content_hash)
+        return d
 
     # -- decision ---------------------------------------------------------------------------
 
     def decide(self, item: IndexEntry) -> Decision:
         """Judge ``item`` against the window without changing the index."""
-        existing = self._entries.get(item.id)
-        if existing is not None:
+        row = self._find_id(item.id)
+        if row >= 0:
+            article_id, cluster = self._id_cluster(row)
             return Decision(
-                duplicate_of=existing.id,
-                cluster_id=existing.cluster_id,
+                duplicate_of=article_id,
+                cluster_id=cluster,
                 similarity=1.0,
                 match=MatchInfo(kind="same_id"),
                 indexed=False,
             )
-        holders = self._exact.get(item.content_hash)
-        if holders:
-            exact = self._entries[holders[0]]
-            if abs(exact.ts - item.ts) <= self.window_s:
-                return Decision(
-                    duplicate_of=exact.id,
-                    cluster_id=exact.cluster_id,
-                    similarity=1.0,
-                    match=MatchInfo(kind="exact", jaccard=1.0, containment=1.0),
-                )
+        row = self._oldest_with_content(self._digest_of(item))
+        if row >= 0 and abs(float(self._ts[row]) - item.ts) <= self.window_s:
+            article_id, cluster = self._id_cluster(row)
+            return Decision(
+                duplicate_of=article_id,
+                cluster_id=cluster,
+                similarity=1.0,
+                match=MatchInfo(kind="exact", jaccard=1.0, containment=1.0),
+            )
         best: _Verdict | None = None
         best_hits = 0
         for cand, hits in self._candidates(item):
@@ -260,9 +495,10 @@ class DedupIndex:
                 best, best_hits = verdict, max(best_hits, hits)
         if best is None:
             return Decision(duplicate_of=None, cluster_id=item.id)
+        article_id, cluster = self._id_cluster(best.row)
         return Decision(
-            duplicate_of=best.entry.id,
-            cluster_id=best.entry.cluster_id,
+            duplicate_of=article_id,
+            cluster_id=cluster,
             similarity=round(best.similarity, 4),
             match=MatchInfo(
                 kind="near",
@@ -272,47 +508,96 @@ class DedupIndex:
             ),
         )
 
-    def _candidates(self, item: IndexEntry) -> list[tuple[IndexEntry, int]]:
-        """Indexed entries in the window sharing a band with ``item``, most shared first."""
-        found: list[str] = []
-        buckets = self._buckets
-        for key in self._keys_of(item):
-            ids = buckets.get(key)
-            if ids is None:
-                continue
-            if isinstance(ids, str):
-                found.append(ids)
-            else:
-                found.extend(ids)
+    def _candidates(self, item: IndexEntry) -> list[tuple[int, int]]:
+        """Rows in the window sharing a band with ``item``, most shared first.
+
+        Ties keep the order a dict of buckets gave: by the first band shared, then
+        by insertion (oldest first), so that equal matches resolve the same way.
+        In a window of fewer rows than slots the chains are short (about ten rows a
+        decision on Reuters) and walked in Python, cheaper than numpy calls on a few
+        elements; in a fuller one, numpy steps walk all open chains at once first.
+        """
+        if self._live == 0:
+            return []
+        flat, check = self._slots_of(item)
+        tail, head, mask, nb = self._tail, self._head, self._mask, self.bands
+        found: dict[int, list[int]] = {}  # seq -> [bands shared, first band]
+        if head - tail < 1 << self._slot_bits:
+            # Under a row a slot: most heads are empty or end at once; all of it in Python.
+            c_list, b_list, k_list = self._heads[flat].tolist(), self._bands_list, check.tolist()
+        else:
+            cur = self._heads[flat]
+            active = np.flatnonzero((cur >= tail) & (cur < head))
+            c_arr, b_arr, k_arr = cur[active].astype(np.int64), active, check[active]
+            # With many chains still open (a large window: a few rows per slot), a numpy
+            # step over all of them is cheaper than walking each in Python.
+            while c_arr.size > _PYTHON_WALK:
+                rows = c_arr & mask
+                pos = rows * nb + b_arr
+                hit = self._check[pos] == k_arr
+                hit &= self._state[rows] == 1
+                if hit.any():
+                    for c, band in zip(c_arr[hit].tolist(), b_arr[hit].tolist(), strict=True):
+                        f = found.get(c)
+                        if f is None:
+                            found[c] = [1, band]
+                        else:
+                            f[0] += 1
+                            f[1] = min(f[1], band)
+                c_arr = self._next[pos].astype(np.int64)
+                ok = (c_arr >= tail) & (c_arr < head)
+                c_arr, b_arr, k_arr = c_arr[ok], b_arr[ok], k_arr[ok]
+            c_list, b_list, k_list = c_arr.tolist(), b_arr.tolist(), k_arr.tolist()
+        next_item, check_item, state_item = self._next.item, self._check.item, self._state.item
+        for c, band, k in zip(c_list, b_list, k_list, strict=True):
+            while tail <= c < head:  # _EMPTY and rows the ring has passed end a chain
+                row = c & mask
+                pos = row * nb + band
+                # A removed row stays linked (and is skipped) until the ring passes it.
+                if check_item(pos) == k and state_item(row) == 1:
+                    f = found.get(c)
+                    if f is None:
+                        found[c] = [1, band]
+                    else:
+                        f[0] += 1
+                        f[1] = min(f[1], band)
+                c = next_item(pos)
         if not found:
             return []
-        counts = Counter(found)
-        ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)
-        out = []
-        entries, ts, window = self._entries, item.ts, self.window_s
-        for cand_id, n in ranked:
-            cand = entries[cand_id]
-            if abs(cand.ts - ts) <= window:
-                out.append((cand, n))
+        ranked = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[1][1], kv[0]))
+        out: list[tuple[int, int]] = []
+        ts_item, window, item_ts = self._ts.item, self.window_s, item.ts
+        for seq, (hits, _) in ranked:
+            row = seq & mask
+            if abs(ts_item(row) - item_ts) <= window:
+                out.append((row, hits))
                 if len(out) >= MAX_VERIFIED_CANDIDATES:
                     break
         return out
 
-    def _verify(self, item: IndexEntry, cand: IndexEntry) -> _Verdict | None:
+    def _verify(self, item: IndexEntry, row: int) -> _Verdict | None:
         s = self.settings
-        jaccard, containment = _overlap(item.shingles, cand.shingles)
-        small = min(item.shingles.size, cand.shingles.size)
+        n_item, n_cand = int(item.shingles.size), int(self._nsh[row])
+        start = int(self._sk_start[row])
+        jaccard, containment = _overlap16(
+            self._sketch_of(item),
+            self._ranks_of(item),
+            self._sk.data[start : start + n_cand],
+            n_item,
+            n_cand,
+        )
         by_jaccard = jaccard >= s.jaccard_threshold
         by_containment = (
-            containment >= s.containment_threshold and small >= s.min_shingles_for_containment
+            containment >= s.containment_threshold
+            and min(n_item, n_cand) >= s.min_shingles_for_containment
         )
         if not (by_jaccard or by_containment):
             return None
-        guards = self.guards(item, cand)
+        guards = self.guards(item, self._cached_view(row))
         if guards is None:
             return None
         similarity = max(jaccard, containment) if by_containment else jaccard
-        return _Verdict(cand, jaccard, containment, similarity, (jaccard + containment) / 2, guards)
+        return _Verdict(row, jaccard, containment, similarity, (jaccard + containment) / 2, guards)
 
     def guards(self, a: IndexEntry, b: IndexEntry) -> list[str] | None:
         """The names of the fact guards ``a`` and ``b`` pass, or None if one refuses."""
@@ -371,92 +656,263 @@ class DedupIndex:
         return bool(self._specific(only_a, "") and self._specific(only_b, ""))
 
     def _specific(self, words: list[str], prefix: str) -> list[str]:
-        """The words that identify something: carried by few indexed articles."""
+        """The words that identify something: carried by few indexed articles.
+
+        The vocabulary's reference counts are the document frequencies: every
+        entity key of an indexed article is interned once for that article.
+        """
         if not words:
             return words
         s = self.settings
-        limit = max(s.common_word_min_docs, s.common_word_fraction * len(self._entries))
-        df = self._df
-        return [w for w in words if df.get(prefix + w, 0) <= limit]
-
-    def _count(self, entry: IndexEntry, delta: int) -> None:
-        df = self._df
-        view = entry.facts_view
-        for key in view.names:
-            df[key] = df.get(key, 0) + delta
-        for word in view.title_words:
-            key = TITLE_PREFIX + word
-            n = df.get(key, 0) + delta
-            if n > 0:
-                df[key] = n
-            else:
-                df.pop(key, None)
-        if delta < 0:
-            for key in view.names:
-                if df.get(key, 0) <= 0:
-                    df.pop(key, None)
+        limit = max(s.common_word_min_docs, s.common_word_fraction * self._live)
+        count = self._vocab.count
+        return [w for w in words if count(prefix + w) <= limit]
 
     # -- mutation ---------------------------------------------------------------------------
 
     def add(self, item: IndexEntry) -> list[str]:
         """Index ``item`` (its cluster already decided) and return the ids evicted by it."""
-        previous = self._entries.get(item.id)
-        if previous is not None:
-            self.remove(item.id)
-        self._entries[item.id] = item
-        buckets = self._buckets
-        article_id = item.id
-        for key in self._keys_of(item):
-            ids = buckets.setdefault(key, article_id)
-            if ids is article_id:
-                continue  # a new bucket: the common case, one lookup
-            if isinstance(ids, str):
-                buckets[key] = [ids, article_id]
-            else:
-                ids.append(article_id)
-        self._exact.setdefault(item.content_hash, []).append(item.id)
-        self._count(item, 1)
-        heapq.heappush(self._expiry, (item.ts, item.id))
+        row = self._find_id(item.id)
+        if row >= 0:
+            self._remove_row(row)
+        raw_id = item.id.encode()
+        sketch = self._sketch_of(item)
+        digest = self._digest_of(item)
+        strings = raw_id
+        same_cluster = item.cluster_id == item.id
+        if not same_cluster:
+            strings += item.cluster_id.encode()
+        numbers = _NUMBER_SEP.join(sorted(item.numbers)).encode()
+        strings += numbers
+        n_facts = len(item.entities)
+        if self._head - self._tail >= self._cap or self._head >= _SEQ_LIMIT:
+            self._relayout()
+        starts = self._alloc(sketch.size, n_facts, len(strings))
+        if starts is None:
+            self._relayout(sketch.size, n_facts, len(strings))
+            starts = self._alloc(sketch.size, n_facts, len(strings))
+            assert starts is not None
+        sk_start, fa_start, by_start = starts
+        seq = self._head
+        row = seq & self._mask
+        self._sk.data[sk_start : sk_start + sketch.size] = sketch
+        self._fa.data[fa_start : fa_start + n_facts] = self._vocab.acquire(item.entities)
+        self._by.data[by_start : by_start + len(strings)] = np.frombuffer(strings, dtype=np.uint8)
+        self._state[row] = 1
+        self._ts[row] = item.ts
+        self._ntok[row] = item.n_tokens
+        self._nsh[row] = item.shingles.size
+        self._sk_start[row] = sk_start
+        self._fa_start[row], self._fa_len[row] = fa_start, n_facts
+        self._by_start[row], self._id_len[row] = by_start, len(raw_id)
+        self._cl_len[row] = (
+            _SAME_AS_ID if same_cluster else len(strings) - len(raw_id) - len(numbers)
+        )
+        self._num_len[row] = len(numbers)
+        self._chash[row] = digest
+        h = zlib.crc32(raw_id)
+        kmask = self._key_slots - 1
+        self._id_next[row] = self._id_heads[h & kmask]
+        self._id_heads[h & kmask] = seq
+        self._ex_next[row] = self._ex_heads[digest & kmask]
+        self._ex_heads[digest & kmask] = seq
+        flat, check = self._slots_of(item)
+        base = row * self.bands
+        self._next[base : base + self.bands] = self._heads[flat]
+        self._check[base : base + self.bands] = check
+        self._heads[flat] = seq
+        block = row >> _BLOCK_BITS
+        if item.ts < self._block_min[block]:
+            self._block_min[block] = item.ts
+        if item.ts < self._min_ts:
+            self._min_ts = item.ts
+        self._head = seq + 1
+        self._live += 1
         if item.ts > self.watermark:
             self.watermark = item.ts
         return self.evict_before(self.watermark - self.window_s)
 
+    def _alloc(self, n_sk: int, n_fa: int, n_by: int) -> tuple[int, int, int] | None:
+        """Room for one row's runs in the three arenas, or None (nothing is taken then)."""
+        empty = self._head == self._tail
+        tail_row = self._tail & self._mask
+        heads = self._sk.head, self._fa.head, self._by.head
+        sk = self._sk.alloc(n_sk, self._sk_start.item(tail_row), empty)
+        fa = self._fa.alloc(n_fa, self._fa_start.item(tail_row), empty)
+        by = self._by.alloc(n_by, self._by_start.item(tail_row), empty)
+        if sk is None or fa is None or by is None:
+            self._sk.head, self._fa.head, self._by.head = heads
+            return None
+        return sk, fa, by
+
     def remove(self, article_id: str) -> bool:
-        entry = self._entries.pop(article_id, None)
-        if entry is None:
+        row = self._find_id(article_id)
+        if row < 0:
             return False
-        buckets = self._buckets
-        for key in self._keys_of(entry):
-            ids = buckets.get(key)
-            if ids is None:
-                continue
-            if isinstance(ids, str):
-                if ids == article_id:
-                    del buckets[key]
-                continue
-            try:
-                ids.remove(article_id)
-            except ValueError:
-                continue
-            if len(ids) == 1:
-                buckets[key] = ids[0]
-            elif not ids:
-                del buckets[key]
-        holders = self._exact.get(entry.content_hash)
-        if holders is not None:
-            with contextlib.suppress(ValueError):
-                holders.remove(article_id)
-            if not holders:
-                del self._exact[entry.content_hash]
-        self._count(entry, -1)
+        self._remove_row(row)
         return True
 
+    def _remove_row(self, row: int) -> None:
+        """Forget a row: chains and tables skip it until the ring reuses it."""
+        self._state[row] = 0
+        self._views.pop(self._tail + ((row - self._tail) & self._mask), None)
+        self._live -= 1
+        start = int(self._fa_start[row])
+        self._vocab.release(self._fa.data[start : start + int(self._fa_len[row])])
+        tail, head, mask, state = self._tail, self._head, self._mask, self._state
+        while tail < head and state[tail & mask] == 0:
+            tail += 1
+        self._tail = tail
+        if tail == head:
+            self._tail = self._head = 1 if head >= _SEQ_LIMIT else head
+
     def evict_before(self, cutoff: float) -> list[str]:
-        """Drop every article older than ``cutoff`` (epoch seconds); memory follows the window."""
-        evicted = []
-        while self._expiry and self._expiry[0][0] < cutoff:
-            ts, article_id = heapq.heappop(self._expiry)
-            entry = self._entries.get(article_id)
-            if entry is not None and entry.ts == ts and self.remove(article_id):
-                evicted.append(article_id)
-        return evicted
+        """Drop every article older than ``cutoff`` (epoch seconds); memory follows the window.
+
+        Each block of rows keeps a lower bound of its timestamps, so only blocks
+        holding something older than the cutoff are scanned (arrival order is
+        nearly time order: usually the oldest block alone).
+        """
+        if not cutoff > self._min_ts:
+            return []
+        block_min = self._block_min
+        size = 1 << _BLOCK_BITS
+        found: list[tuple[float, str, int]] = []
+        touched: list[int] = []
+        for block in np.flatnonzero(block_min < cutoff).tolist():
+            lo = block << _BLOCK_BITS
+            ts = self._ts[lo : lo + size]
+            old = np.flatnonzero((ts < cutoff) & (self._state[lo : lo + size] == 1))
+            touched.append(block)
+            for i in old.tolist():
+                found.append((ts.item(i), self._id_of(lo + i), lo + i))
+        found.sort()  # (ts, id): the order a heap of (ts, id) would pop them in
+        for _, _, row in found:
+            self._remove_row(row)
+        for block in touched:  # exact again (a removal may have left the bound stale)
+            lo = block << _BLOCK_BITS
+            live = self._state[lo : lo + size] == 1
+            block_min[block] = self._ts[lo : lo + size][live].min() if live.any() else np.inf
+        self._min_ts = float(block_min.min())
+        return [article_id for _, article_id, _ in found]
+
+    # -- growth -----------------------------------------------------------------------------
+
+    def _relayout(self, n_sk: int = 0, n_fa: int = 0, n_by: int = 0) -> None:
+        """Move the live rows to a fresh layout sized for them, renumbered from 1.
+
+        Runs when the ring of rows or an arena is full (or sequence numbers near
+        2**31): the capacity becomes the power of two that leaves the live rows
+        half the ring, so growth doubles and a window full of removed rows
+        (out-of-order evictions, explicit removals) shrinks back. Band chains are
+        rebuilt: each row's slot is read off the chain it is on and widened with
+        its check bits for the new table size. Relative order is kept, so
+        candidates rank as before.
+        """
+        old_rows = self._live_rows()
+        n = old_rows.size
+        nb = self.bands
+        pos = zeros(self._cap, np.int64)  # new position + 1 of each live old row
+        pos[old_rows] = np.arange(1, n + 1)
+        low = zeros((n, nb), np.uint16)  # each row's slot's low _SLOT_BITS per band
+        slots_old = 1 << self._slot_bits
+        tail, head, mask = self._tail, self._head, self._mask
+        for b in range(nb):
+            cur = self._heads[b * slots_old : (b + 1) * slots_old].astype(np.int64)
+            slot = np.arange(slots_old, dtype=np.int64)
+            while True:
+                ok = (cur >= tail) & (cur < head)
+                if not ok.any():
+                    break
+                cur, slot = cur[ok], slot[ok]
+                rows = cur & mask
+                p = pos[rows]
+                alive = p > 0
+                low[p[alive] - 1, b] = slot[alive] & ((1 << _SLOT_BITS) - 1)
+                cur = self._next[rows * nb + b].astype(np.int64)
+        del pos
+        columns = ("_ts", "_ntok", "_nsh", "_fa_len", "_id_len", "_cl_len", "_num_len")
+        old = {name: getattr(self, name)[old_rows] for name in (*columns, "_chash")}
+        # The id chains are keyed by a CRC of the id, recomputed rather than stored.
+        id_crc = np.fromiter(
+            (zlib.crc32(self._strings(row)[0].encode()) for row in old_rows.tolist()),
+            dtype=np.int64,
+            count=n,
+        )
+        checks = self._check.reshape(-1, nb)[old_rows]
+        by_len = (
+            old["_id_len"].astype(np.int64)
+            + np.where(old["_cl_len"] == _SAME_AS_ID, 0, old["_cl_len"])
+            + old["_num_len"]
+        )
+        moved = {
+            "_sk": RingArena.gather(self._sk, self._sk_start[old_rows], old["_nsh"], n_sk),
+            "_fa": RingArena.gather(self._fa, self._fa_start[old_rows], old["_fa_len"], n_fa),
+            "_by": RingArena.gather(self._by, self._by_start[old_rows], by_len, n_by),
+        }
+        cap = INITIAL_ROWS
+        while cap < 2 * (n + 1):
+            cap *= 2
+        self._layout(cap, n)
+        self._views.clear()
+        rows = np.arange(1, n + 1, dtype=np.int64)  # sequence numbers 1..n: row = seq
+        for name, column in old.items():
+            getattr(self, name)[1 : n + 1] = column
+        self._state[1 : n + 1] = 1
+        self._head = n + 1
+        self._live = n
+        for name, (arena, starts) in moved.items():
+            setattr(self, name, arena)
+            getattr(self, name + "_start")[1 : n + 1] = starts
+        if n == 0:
+            return
+        extra_bits = self._slot_bits - _SLOT_BITS
+        self._check.reshape(-1, nb)[1 : n + 1] = checks
+        next2 = self._next.reshape(-1, nb)
+        slots = 1 << self._slot_bits
+        for b in range(nb):
+            slot = low[:, b].astype(np.int64)
+            if extra_bits:
+                slot |= (checks[:, b].astype(np.int64) & ((1 << extra_bits) - 1)) << _SLOT_BITS
+            self._link(slot, next2[:, b], self._heads[b * slots : (b + 1) * slots])
+        kmask = self._key_slots - 1
+        self._link(id_crc & kmask, self._id_next, self._id_heads)
+        self._link((old["_chash"] & _U64(kmask)).astype(np.int64), self._ex_next, self._ex_heads)
+        np.minimum.at(self._block_min, rows >> _BLOCK_BITS, old["_ts"])
+        self._min_ts = float(old["_ts"].min())
+        del low, checks, old, moved
+        release_free_memory()
+
+    @staticmethod
+    def _link(slot: np.ndarray, next_: np.ndarray, heads: np.ndarray) -> None:
+        """Chain sequence numbers 1..n (row = seq) by slot, newest first, as n inserts would."""
+        order = np.lexsort((-np.arange(slot.size), slot))
+        s = slot[order]
+        seq = order + 1
+        same = s[1:] == s[:-1]
+        next_[seq[:-1][same]] = seq[1:][same]
+        first = np.ones(s.size, dtype=bool)
+        first[1:] = ~same
+        heads[s[first]] = seq[first]
+
+
+def _overlap16(
+    a: np.ndarray, ranks: np.ndarray | None, b: np.ndarray, n_a: int, n_b: int
+) -> tuple[float, float]:
+    """Jaccard and containment of two shingle sets, from their 16-bit fingerprints.
+
+    The fingerprints are sorted multisets (two shingles of one article may fold to
+    one value), counted with multiplicity so that folding loses nothing: the k-th
+    copy of a value in ``a`` (``ranks``) matches if ``b`` has k+1 copies. The sizes
+    are the true shingle counts. The measures are then exact unless two different
+    shingles of the two articles share a fingerprint: about |a|*|b|/65536 spurious
+    matches a pair, a fraction of one element for news-sized sets.
+    """
+    if a.size == 0 or b.size == 0:
+        return 0.0, 0.0
+    pos = np.searchsorted(b, a)
+    if ranks is not None:
+        pos += ranks
+    np.minimum(pos, b.size - 1, out=pos)
+    inter = min(int(np.count_nonzero(b[pos] == a)), n_a, n_b)
+    return inter / (n_a + n_b - inter), inter / min(n_a, n_b)

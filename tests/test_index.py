@@ -11,7 +11,7 @@ from streamer import normalize
 from streamer.config import DedupSettings
 from streamer.facts import extract_facts
 from streamer.fingerprint import Fingerprinter, content_hash
-from streamer.index import DedupIndex, IndexEntry
+from streamer.index import INITIAL_ROWS, DedupIndex, IndexEntry
 
 SETTINGS = DedupSettings()
 FP = Fingerprinter(SETTINGS.num_perm, SETTINGS.seed, SETTINGS.shingle_size)
@@ -57,6 +57,20 @@ def make(
     }
     fields.update(overrides)
     return IndexEntry(**fields)  # type: ignore[arg-type]
+
+
+def chained_rows(index: DedupIndex) -> set[int]:
+    """Live rows reachable from the band heads (a walk skips removed rows)."""
+    rows = set()
+    heads = index._heads.reshape(index.bands, -1)
+    for band in range(index.bands):
+        for cur in heads[band][heads[band] < index._head].tolist():
+            while index._tail <= cur < index._head:
+                row = cur & index._mask
+                if index._state[row] == 1:
+                    rows.add(row)
+                cur = int(index._next[row * index.bands + band])
+    return rows
 
 
 def index_with(*entries: IndexEntry, settings: DedupSettings = SETTINGS) -> DedupIndex:
@@ -269,11 +283,12 @@ def test_memory_stays_bounded_by_the_window() -> None:
     assert max(sizes) <= per_day + 1
     assert len(index) == per_day + 1
     assert index.watermark == (10 * per_day - 1) * DAY / per_day
-    # Nothing of the evicted articles is left behind in the side structures.
-    assert len(index._exact) == len(index)
-    assert len(index._df) <= 2 * (per_day + 1)
-    held = {i for ids in index._buckets.values() for i in ([ids] if isinstance(ids, str) else ids)}
-    assert held == {e.id for e in index.entries()}
+    # Nothing of the evicted articles is left behind: the vocabulary holds the live
+    # articles' words only, the ring of rows was reused rather than grown, and every
+    # row the band chains reach is a live one.
+    assert len(index._vocab) == len(index)
+    assert index._cap == INITIAL_ROWS
+    assert {index._view(r).id for r in chained_rows(index)} == {e.id for e in index.entries()}
 
 
 def test_remove_forgets_an_article() -> None:
@@ -281,7 +296,8 @@ def test_remove_forgets_an_article() -> None:
     assert index.remove("a")
     assert not index.remove("a")
     assert "a" not in index and index.get("a") is None and len(index) == 0
-    assert not index._buckets and not index._exact and not index._df
+    assert len(index._vocab) == 0 and not chained_rows(index)
+    assert index._head == index._tail  # the ring is empty: its rows are free again
     assert index.decide(make("b", ts=60)).duplicate_of is None
 
 
@@ -325,3 +341,170 @@ def test_band_settings(bands: int) -> None:
 def test_bands_must_divide_permutations() -> None:
     with pytest.raises(ValueError):
         DedupSettings(num_perm=128, lsh_bands=48)
+
+
+# -- the compact layout ------------------------------------------------------------------
+
+
+def random_entry(
+    rng: np.random.Generator, i: int, ts: float, base: np.ndarray | None = None
+) -> IndexEntry:
+    """An article of random shingles, or a light edit of ``base`` (a near duplicate)."""
+    if base is None:
+        shingles = rng.integers(0, 2**32, size=int(rng.integers(20, 120)), dtype=np.uint64)
+    else:
+        keep = base[rng.random(base.size) < 0.9]
+        shingles = np.concatenate([keep, rng.integers(0, 2**32, size=4, dtype=np.uint64)])
+    shingles = np.unique(shingles.astype(np.uint32))
+    return IndexEntry(
+        id=f"a{i}",
+        cluster_id=f"a{i}",
+        ts=ts,
+        content_hash=f"dup{i % 50}" if i % 7 == 0 else f"h{i}",
+        shingles=shingles,
+        signature=FP.signature(shingles),
+        numbers=frozenset({str(int(rng.integers(0, 3)))}),
+        entities=frozenset({f"name{int(rng.integers(0, 30))}", "~the"}),
+        n_tokens=int(shingles.size) + 2,
+    )
+
+
+def feed(n: int, seed: int, jitter: float) -> list[IndexEntry]:
+    """Stories with near copies, arriving out of time order by up to ``jitter`` seconds."""
+    rng = np.random.default_rng(seed)
+    out: list[IndexEntry] = []
+    for i in range(n):
+        base = out[int(rng.integers(0, len(out)))].shingles if out and rng.random() < 0.3 else None
+        out.append(random_entry(rng, i, i * 600.0 + float(rng.uniform(-jitter, jitter)), base))
+    return out
+
+
+def decisions(index: object, entries: list[IndexEntry]) -> list[tuple[object, ...]]:
+    out = []
+    for entry in entries:
+        d = index.decide(entry)  # type: ignore[attr-defined]
+        kind = d.match.kind if d.match else None
+        out.append((d.duplicate_of, d.cluster_id, kind, d.match.guards if d.match else None))
+        if d.indexed:
+            entry.cluster_id = d.cluster_id
+            out.append(tuple(index.add(entry)))  # type: ignore[attr-defined]
+    return out
+
+
+def test_decisions_equal_the_dict_index_through_growth_eviction_and_reuse() -> None:
+    """The dict-based index this layout replaced, as the reference, on a stream that makes
+    the ring grow past its initial size, evicts out of arrival order and reuses rows."""
+    from dataclasses import replace
+
+    from bench.legacy_index import LegacyIndex, legacy_entry
+
+    settings = DedupSettings(window=timedelta(days=10))
+    entries = feed(3 * INITIAL_ROWS, seed=5, jitter=4 * 3600.0)
+    index = DedupIndex(settings)
+    new = decisions(index, [replace(e) for e in entries])
+    old = decisions(LegacyIndex(settings), [legacy_entry(e) for e in entries])
+    assert new == old
+    assert sum(1 for d in new if len(d) == 4 and d[2] == "near") > 50
+    assert sum(1 for d in new if len(d) == 4 and d[2] == "exact") > 10
+    assert index._cap > INITIAL_ROWS  # grew: ten days of articles every ten minutes
+
+
+def test_growth_past_the_initial_capacity_keeps_every_row() -> None:
+    rng = np.random.default_rng(11)
+    index = DedupIndex(SETTINGS)
+    entries = [random_entry(rng, i, float(i)) for i in range(2 * INITIAL_ROWS + 5)]
+    for entry in entries:
+        index.add(entry)
+    assert len(index) == len(entries) and index._cap >= 4 * INITIAL_ROWS
+    for entry in [e for i, e in enumerate(entries) if i % 7][::97]:  # own content hashes
+        got = index.get(entry.id)
+        assert got is not None
+        assert (got.ts, got.entities, got.numbers, got.n_tokens) == (
+            entry.ts,
+            entry.entities,
+            entry.numbers,
+            entry.n_tokens,
+        )
+        assert np.array_equal(got.shingles, np.sort(entry.shingles.astype(np.uint16)))
+        again = replace_id(entry, "copy")
+        d = index.decide(again)
+        assert d.duplicate_of == entry.id and d.match is not None and d.match.kind == "exact"
+    assert chained_rows(index) == set(index._live_rows().tolist())
+
+
+def replace_id(entry: IndexEntry, suffix: str) -> IndexEntry:
+    from dataclasses import replace
+
+    return replace(entry, id=entry.id + suffix, cluster_id=entry.id + suffix)
+
+
+def test_rows_are_reused_after_eviction() -> None:
+    """A window of about 100 articles fed 40 windows' worth stays in the first ring."""
+    settings = DedupSettings(window=timedelta(seconds=100))
+    rng = np.random.default_rng(2)
+    index = DedupIndex(settings)
+    for i in range(40 * 100):
+        index.add(random_entry(rng, i, float(i)))
+        assert len(index) <= 101
+    assert index._cap == INITIAL_ROWS
+    assert index._head > 3 * INITIAL_ROWS  # the sequence went round the ring several times
+    assert len(index._vocab) <= 31 + 1
+
+
+def test_a_chain_walk_skips_removed_rows_and_goes_on() -> None:
+    """Removing a row in the middle of a chain leaves it linked; walks skip it."""
+    index = DedupIndex(SETTINGS)
+    first, middle, last = (make(name, ts=float(i)) for i, name in enumerate("xyz"))
+    for entry in (first, middle, last):
+        index.add(entry)  # three copies of one story: every band chain is z -> y -> x
+    assert index.remove("y")
+    assert index._tail == 1  # x still holds the ring's tail: y stays linked
+    probe = make("p", ts=10.0, content_hash="other")
+    found = [index._view(row).id for row, _ in index._candidates(probe)]
+    assert found == ["x", "z"]  # oldest first among equals, y skipped, x reached through it
+    assert index.decide(probe).duplicate_of == "x"
+
+
+def test_everything_evicted_frees_everything() -> None:
+    index = index_with(make("a", ts=0.0), make("b", "Other story " * 20, "OTHER", ts=60.0))
+    assert sorted(index.evict_before(DAY)) == ["a", "b"]
+    assert len(index) == 0 and len(index._vocab) == 0 and not chained_rows(index)
+    assert index._head == index._tail
+    assert index.decide(make("c", ts=DAY)).duplicate_of is None
+
+
+def test_a_rebuilt_index_decides_like_the_live_one() -> None:
+    """Replaying the live index's survivors in order (what the journal does) gives an index
+    with the same decisions, although the live one grew, evicted and renumbered rows."""
+    from dataclasses import replace
+
+    settings = DedupSettings(window=timedelta(days=8))
+    entries = feed(3 * INITIAL_ROWS, seed=9, jitter=3600.0)
+    live = DedupIndex(settings)
+    survivors: dict[str, IndexEntry] = {}
+    for entry in entries[: 2 * INITIAL_ROWS]:
+        d = live.decide(entry)
+        if d.indexed:
+            entry.cluster_id = d.cluster_id
+            survivors[entry.id] = entry
+            for gone in live.add(entry):
+                survivors.pop(gone)
+    rebuilt = DedupIndex(settings)
+    for entry in survivors.values():
+        rebuilt.add(replace(entry))
+    assert [e.id for e in rebuilt.entries()] == [e.id for e in live.entries()]
+    probes = entries[2 * INITIAL_ROWS :]
+    assert decisions(live, [replace(e) for e in probes]) == decisions(
+        rebuilt, [replace(e) for e in probes]
+    )
+
+
+def test_long_ids_and_clusters_are_kept_exactly() -> None:
+    long_id, long_cluster = "x" * 70_000, "ü" * 40_000
+    entry = make(long_id, cluster_id=long_cluster)
+    index = DedupIndex(SETTINGS)
+    index.add(entry)
+    got = index.get(long_id)
+    assert got is not None and got.id == long_id and got.cluster_id == long_cluster
+    decision = index.decide(make("copy", ts=1.0))
+    assert decision.duplicate_of == long_id and decision.cluster_id == long_cluster

@@ -1,0 +1,196 @@
+"""Storage for the dedup index without a Python object per article.
+
+Three pieces, each chosen for what the index's memory budget (about 1 KB per
+article at a million articles) and its one-writer, mostly-in-order workload allow:
+
+* ``grown``: the one way a column grows, by doubling, so that a column of N
+  rows costs N rows of bytes plus untouched (not resident) slack;
+* ``RingArena``: variable-length runs (an article's shingle fingerprints, its
+  fact ids, its strings) appended in arrival order into a ring and reclaimed
+  from the oldest end, because the window evicts in (nearly) arrival order;
+* ``Vocabulary``: one refcounted table of the fact strings (names, title words,
+  tickers, loose words). Articles hold 4-byte ids; the refcount of a key is the
+  number of indexed articles carrying it, which is exactly the document
+  frequency the name and title guards need, and the strings stay available for
+  the one-letter typo test.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import math
+import mmap
+from array import array
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+_MMAP_BYTES = 1 << 20
+
+
+def zeros(shape: int | tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
+    """A zeroed array whose pages become resident only when written.
+
+    Large arrays get their own anonymous mapping: ``np.zeros`` goes through
+    ``calloc``, which clears (and so makes resident) every page when it reuses
+    heap memory freed by an earlier layout, and then keeps it after ``free``.
+    Growth by doubling is only cheap if the unwritten half costs nothing.
+    """
+    dt = np.dtype(dtype)
+    dims = (shape,) if isinstance(shape, int) else shape
+    count = math.prod(dims)
+    if count * dt.itemsize < _MMAP_BYTES:
+        return np.zeros(dims, dtype=dt)
+    # Private: a forked worker (prepare_workers) must not share the parent's index pages.
+    buf = mmap.mmap(-1, count * dt.itemsize, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(buf, dtype=dt, count=count).reshape(dims)
+
+
+_libc_name = ctypes.util.find_library("c")
+_malloc_trim = getattr(ctypes.CDLL(_libc_name), "malloc_trim", None) if _libc_name else None
+
+
+def release_free_memory() -> None:
+    """Return the heap's free pages to the system where the C library can (glibc).
+
+    A relayout frees tens of MB of sort temporaries; without this they stay
+    resident in the heap, where the memory figure of a growing index would
+    count them.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def grown(array: np.ndarray, size: int) -> np.ndarray:
+    """A copy of ``array`` with room for ``size`` rows; the new rows are zero."""
+    out = zeros((size, *array.shape[1:]), array.dtype)
+    n = min(size, array.shape[0])
+    out[:n] = array[:n]
+    return out
+
+
+class RingArena:
+    """Runs of one dtype in a ring, allocated in arrival order, freed from the oldest.
+
+    The arena does not know which runs are live: the caller passes where the
+    oldest run it still needs starts (``tail``), which is how eviction in arrival
+    order frees space with no bookkeeping per run. A run never wraps around the
+    end; when the space before ``tail`` is too small the caller compacts
+    (``gather``) into a larger arena.
+    """
+
+    def __init__(self, size: int, dtype: type | np.dtype) -> None:
+        self.data = zeros(max(size, 16), dtype)
+        self.head = 0
+
+    def alloc(self, n: int, tail: int, empty: bool) -> int | None:
+        """Start of a free run of ``n``, or None if the ring is too full for it."""
+        size = self.data.size
+        if empty:
+            self.head = 0
+            tail = 0
+        head = self.head
+        if head >= tail:  # live data is [tail, head): free space after it, then before it
+            if head + n <= size:
+                self.head = head + n
+                return head
+            if n < tail:  # strictly: head must never catch up with tail
+                self.head = n
+                return 0
+            return None
+        if head + n < tail:  # wrapped: free space is [head, tail)
+            self.head = head + n
+            return head
+        return None
+
+    def view(self, start: int, n: int) -> np.ndarray:
+        return self.data[start : start + n]
+
+    @classmethod
+    def gather(
+        cls, old: RingArena, starts: np.ndarray, lengths: np.ndarray, extra: int
+    ) -> tuple[RingArena, np.ndarray]:
+        """A compact arena holding the given runs in order, with room to spare.
+
+        Returns it and the runs' new starts. Runs are copied in chunks so that the
+        index array never costs more than a few MB, whatever the window holds.
+        """
+        lengths = lengths.astype(np.int64)
+        total = int(lengths.sum())
+        arena = cls(2 * (total + extra), old.data.dtype)
+        new_starts = np.cumsum(lengths) - lengths
+        starts = starts.astype(np.int64)
+        chunk = 1 << 16
+        for lo in range(0, lengths.size, chunk):
+            ln = lengths[lo : lo + chunk]
+            n = int(ln.sum())
+            if n == 0:
+                continue
+            base = int(new_starts[lo])
+            idx = np.repeat(starts[lo : lo + chunk] - (new_starts[lo : lo + chunk] - base), ln)
+            idx += np.arange(n, dtype=np.int64)
+            arena.data[base : base + n] = old.data[idx]
+        arena.head = total
+        return arena, new_starts
+
+
+class Vocabulary:
+    """Interned strings with reference counts; ids are reused once a count drops to 0.
+
+    Per distinct string: the string, a dict entry, a list slot and a 4-byte count
+    (an ``array``, which Python indexes faster than numpy for one element).
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._words: list[str | None] = []
+        self._counts = array("i")
+        self._free: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def acquire(self, words: Iterable[str]) -> list[int]:
+        """Ids of ``words`` (each counted once more), interning the new ones."""
+        ids, counts = self._ids, self._counts
+        words = list(words)
+        out = list(map(ids.get, words))  # the common case: all known, in one C loop
+        if None in out:
+            for k, word in enumerate(words):
+                if out[k] is None:
+                    i = ids.get(word)  # a word listed twice is interned once
+                    if i is None:
+                        if self._free:
+                            i = self._free.pop()
+                            self._words[i] = word
+                        else:
+                            i = len(self._words)
+                            self._words.append(word)
+                            counts.append(0)
+                        ids[word] = i
+                    out[k] = i
+        for i in out:
+            counts[i] += 1  # type: ignore[index]
+        return out  # type: ignore[return-value]
+
+    def release(self, ids: np.ndarray) -> None:
+        """Count ``ids`` once less, forgetting the words no article carries any more."""
+        counts, words = self._counts, self._words
+        for i in ids.tolist():
+            n = counts[i] - 1
+            counts[i] = n
+            if n == 0:
+                del self._ids[words[i]]
+                words[i] = None
+                self._free.append(i)
+
+    def count(self, word: str) -> int:
+        """How many indexed articles carry ``word`` (0 if none)."""
+        i = self._ids.get(word)
+        return 0 if i is None else self._counts[i]
+
+    def words(self, ids: np.ndarray) -> list[str]:
+        table = self._words
+        return [table[i] for i in ids.tolist()]
