@@ -261,12 +261,14 @@ def _remove_markup(s: str) -> str:
         return s
     if _HTMLISH_RE.search(s):
         s = _strip_tags(s)
-    s = _ANGLE_RE.sub(_angle_tag, s)
-    # Removing one tag can make a new one ("<<a>b>"); each round shrinks the text.
-    n = 1
-    while n:
-        s, n = _ANY_TAG_RE.subn(" ", s)
-    return s
+    # Replacing one tag can make a new one ("<<a>b>" -> "< b>", "<<0>>" -> "<(0)>"),
+    # which a second normalization would then remove: go on to a fixpoint. Every
+    # replacement removes a "<" and a ">", so this ends.
+    while True:
+        s, n_angle = _ANGLE_RE.subn(_angle_tag, s)
+        s, n_tags = _ANY_TAG_RE.subn(" ", s)
+        if not (n_angle or n_tags):
+            return s
 
 
 # --------------------------------------------------------------------------------------

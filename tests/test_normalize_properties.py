@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from streamer.normalize import (
@@ -108,6 +108,9 @@ def test_htmlish_page(html: str, body: str | None) -> None:
 
 @SETTINGS
 @given(inner=HTMLISH)
+# Nested angles: replacing the inner tag once made a new one, which a second pass removed.
+@example(inner="<<0>>")
+@example(inner="<<a>b>")
 def test_htmlish_inside_a_full_page(inner: str) -> None:
     page = (
         f"<html><head><title>{inner[:50]}</title></head>"
