@@ -57,6 +57,7 @@ through the entries they return.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -122,6 +123,7 @@ class IndexEntry:
     _sketch: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
     _ranks: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
     _digest: int | None = field(default=None, init=False, repr=False, compare=False)
+    _absent: int = field(default=-1, init=False, repr=False, compare=False)
     _slots: tuple[int, np.ndarray, np.ndarray] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -203,6 +205,9 @@ _BLOCK_BITS = 8  # eviction keeps the oldest timestamp of each block of 256 rows
 _SAME_AS_ID = 0xFFFFFFFF  # cluster length marking "the cluster is the article itself"
 _NUMBER_SEP = "\x1f"
 _VIEW_CACHE = 512
+# Every mutation of any index takes a new stamp: a decision that found no row for an
+# id records the stamp, and ``add`` right after it need not look again.
+_STAMPS = itertools.count()
 _PYTHON_WALK = 16  # open chains below which a candidate walk goes on in Python
 
 
@@ -243,6 +248,11 @@ class DedupIndex:
         self._live = 0
         self._state = zeros(cap, np.uint8)  # 1: indexed; 0: free or removed
         self._ts = zeros(cap, np.float64)
+        # Rows never written hold inf too, set a block at a time as the ring first
+        # reaches it (so the column stays unwritten, and not resident, beyond it).
+        self._ts_ready = 0
+        self._ready_ts(1)
+        self._stamp = next(_STAMPS)
         self._ntok = zeros(cap, _U32)
         self._nsh = zeros(cap, _U32)  # shingles before 16-bit folding
         self._sk_start = zeros(cap, _U32)
@@ -275,6 +285,13 @@ class DedupIndex:
         self._sk = RingArena(cap * 128, np.uint16)
         self._fa = RingArena(cap * 16, _U32)
         self._by = RingArena(cap * 48, np.uint8)
+
+    def _ready_ts(self, rows: int) -> None:
+        """Set the timestamps of never-written rows below ``rows`` (rounded to a block) to inf."""
+        end = min(self._cap, -(-rows >> _BLOCK_BITS) << _BLOCK_BITS)
+        if end > self._ts_ready:
+            self._ts[self._ts_ready : end] = np.inf
+            self._ts_ready = end
 
     # -- reading rows ---------------------------------------------------------------------
 
@@ -467,6 +484,7 @@ class DedupIndex:
     def decide(self, item: IndexEntry) -> Decision:
         """Judge ``item`` against the window without changing the index."""
         row = self._find_id(item.id)
+        item._absent = self._stamp if row < 0 else -1
         if row >= 0:
             article_id, cluster = self._id_cluster(row)
             return Decision(
@@ -672,9 +690,11 @@ class DedupIndex:
 
     def add(self, item: IndexEntry) -> list[str]:
         """Index ``item`` (its cluster already decided) and return the ids evicted by it."""
-        row = self._find_id(item.id)
-        if row >= 0:
-            self._remove_row(row)
+        if item._absent != self._stamp:
+            row = self._find_id(item.id)
+            if row >= 0:
+                self._remove_row(row)
+        self._stamp = next(_STAMPS)
         raw_id = item.id.encode()
         sketch = self._sketch_of(item)
         digest = self._digest_of(item)
@@ -698,6 +718,8 @@ class DedupIndex:
         self._sk.data[sk_start : sk_start + sketch.size] = sketch
         self._fa.data[fa_start : fa_start + n_facts] = self._vocab.acquire(item.entities)
         self._by.data[by_start : by_start + len(strings)] = np.frombuffer(strings, dtype=np.uint8)
+        if row >= self._ts_ready:
+            self._ready_ts(row + 1)
         self._state[row] = 1
         self._ts[row] = item.ts
         self._ntok[row] = item.n_tokens
@@ -755,6 +777,8 @@ class DedupIndex:
     def _remove_row(self, row: int) -> None:
         """Forget a row: chains and tables skip it until the ring reuses it."""
         self._state[row] = 0
+        self._ts[row] = np.inf  # eviction scans see removed rows as never expiring
+        self._stamp = next(_STAMPS)
         self._views.pop(self._tail + ((row - self._tail) & self._mask), None)
         self._live -= 1
         start = int(self._fa_start[row])
@@ -782,17 +806,15 @@ class DedupIndex:
         for block in np.flatnonzero(block_min < cutoff).tolist():
             lo = block << _BLOCK_BITS
             ts = self._ts[lo : lo + size]
-            old = np.flatnonzero((ts < cutoff) & (self._state[lo : lo + size] == 1))
             touched.append(block)
-            for i in old.tolist():
+            for i in np.flatnonzero(ts < cutoff).tolist():  # removed and unused rows hold inf
                 found.append((ts.item(i), self._id_of(lo + i), lo + i))
         found.sort()  # (ts, id): the order a heap of (ts, id) would pop them in
         for _, _, row in found:
             self._remove_row(row)
         for block in touched:  # exact again (a removal may have left the bound stale)
             lo = block << _BLOCK_BITS
-            live = self._state[lo : lo + size] == 1
-            block_min[block] = self._ts[lo : lo + size][live].min() if live.any() else np.inf
+            block_min[block] = self._ts[lo : lo + size].min()
         self._min_ts = float(block_min.min())
         return [article_id for _, article_id, _ in found]
 
@@ -859,6 +881,8 @@ class DedupIndex:
         for name, column in old.items():
             getattr(self, name)[1 : n + 1] = column
         self._state[1 : n + 1] = 1
+        self._ts_ready = n + 1
+        self._ready_ts(n + 1)
         self._head = n + 1
         self._live = n
         for name, (arena, starts) in moved.items():
