@@ -209,6 +209,7 @@ _VIEW_CACHE = 512
 # id records the stamp, and ``add`` right after it need not look again.
 _STAMPS = itertools.count()
 _PYTHON_WALK = 16  # open chains below which a candidate walk goes on in Python
+_LINK_AT_ONCE = 1 << 21  # (row, band) entries up to which a relayout links all bands in one sort
 
 
 def _digest(text: str) -> int:
@@ -837,21 +838,22 @@ class DedupIndex:
         pos = zeros(self._cap, np.int64)  # new position + 1 of each live old row
         pos[old_rows] = np.arange(1, n + 1)
         low = zeros((n, nb), np.uint16)  # each row's slot's low _SLOT_BITS per band
-        slots_old = 1 << self._slot_bits
+        old_bits = self._slot_bits
         tail, head, mask = self._tail, self._head, self._mask
-        for b in range(nb):
-            cur = self._heads[b * slots_old : (b + 1) * slots_old].astype(np.int64)
-            slot = np.arange(slots_old, dtype=np.int64)
-            while True:
-                ok = (cur >= tail) & (cur < head)
-                if not ok.any():
-                    break
-                cur, slot = cur[ok], slot[ok]
-                rows = cur & mask
-                p = pos[rows]
-                alive = p > 0
-                low[p[alive] - 1, b] = slot[alive] & ((1 << _SLOT_BITS) - 1)
-                cur = self._next[rows * nb + b].astype(np.int64)
+        # All bands' chains at once: one pass over the head tables, then numpy steps
+        # over the open chains only (a band at a time cost a pass per band).
+        start = np.flatnonzero((self._heads >= tail) & (self._heads < head))
+        cur = self._heads[start].astype(np.int64)
+        band, slot = start >> old_bits, start & ((1 << old_bits) - 1)
+        del start
+        while cur.size:
+            rows = cur & mask
+            p = pos[rows]
+            alive = p > 0
+            low[p[alive] - 1, band[alive]] = slot[alive] & ((1 << _SLOT_BITS) - 1)
+            cur = self._next[rows * nb + band].astype(np.int64)
+            ok = (cur >= tail) & (cur < head)
+            cur, band, slot = cur[ok], band[ok], slot[ok]
         del pos
         columns = ("_ts", "_ntok", "_nsh", "_fa_len", "_id_len", "_cl_len", "_num_len")
         old = {name: getattr(self, name)[old_rows] for name in (*columns, "_chash")}
@@ -892,13 +894,21 @@ class DedupIndex:
             return
         extra_bits = self._slot_bits - _SLOT_BITS
         self._check.reshape(-1, nb)[1 : n + 1] = checks
-        next2 = self._next.reshape(-1, nb)
         slots = 1 << self._slot_bits
-        for b in range(nb):
-            slot = low[:, b].astype(np.int64)
+        if n * nb <= _LINK_AT_ONCE:
+            # A small window: every band in one sort (a sort per band costs more in calls).
+            slot = low.astype(np.int64)
             if extra_bits:
-                slot |= (checks[:, b].astype(np.int64) & ((1 << extra_bits) - 1)) << _SLOT_BITS
-            self._link(slot, next2[:, b], self._heads[b * slots : (b + 1) * slots])
+                slot |= (checks.astype(np.int64) & ((1 << extra_bits) - 1)) << _SLOT_BITS
+            slot += self._band_base  # flat head positions, [row, band]
+            self._link(slot.ravel(), self._next, self._heads, nb)
+        else:
+            next2 = self._next.reshape(-1, nb)
+            for b in range(nb):
+                slot = low[:, b].astype(np.int64)
+                if extra_bits:
+                    slot |= (checks[:, b].astype(np.int64) & ((1 << extra_bits) - 1)) << _SLOT_BITS
+                self._link(slot, next2[:, b], self._heads[b * slots : (b + 1) * slots])
         kmask = self._key_slots - 1
         self._link(id_crc & kmask, self._id_next, self._id_heads)
         self._link((old["_chash"] & _U64(kmask)).astype(np.int64), self._ex_next, self._ex_heads)
@@ -908,13 +918,19 @@ class DedupIndex:
         release_free_memory()
 
     @staticmethod
-    def _link(slot: np.ndarray, next_: np.ndarray, heads: np.ndarray) -> None:
-        """Chain sequence numbers 1..n (row = seq) by slot, newest first, as n inserts would."""
-        order = np.lexsort((-np.arange(slot.size), slot))
+    def _link(slot: np.ndarray, next_: np.ndarray, heads: np.ndarray, width: int = 1) -> None:
+        """Chain sequence numbers 1..n (row = seq) by slot, newest first, as n inserts would.
+
+        ``slot`` holds ``width`` entries per row (row-major), chained through
+        ``next_[seq * width + k]`` for the k-th: one band, or all bands at once.
+        """
+        seq = np.arange(slot.size, dtype=np.int64) // width + 1
+        order = np.lexsort((-seq, slot))
         s = slot[order]
-        seq = order + 1
+        seq = seq[order]
         same = s[1:] == s[:-1]
-        next_[seq[:-1][same]] = seq[1:][same]
+        link_at = order[:-1][same]  # the flat index (row - 1) * width + k of each linked entry
+        next_[link_at + width] = seq[1:][same]
         first = np.ones(s.size, dtype=bool)
         first[1:] = ~same
         heads[s[first]] = seq[first]
