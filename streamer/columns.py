@@ -137,8 +137,11 @@ class RingArena:
 
 
 class Vocabulary:
-    """Interned strings with reference counts; ids are reused once a count drops to 0.
+    """Interned strings with reference counts (how many indexed articles carry each).
 
+    A word whose count drops to 0 stays interned until the unused words outnumber
+    the used ones (``sweep``): news vocabulary churns (names come back within the
+    window), and re-interning costs more than keeping a word a little longer.
     Per distinct string: the string, a dict entry, a list slot and a 4-byte count
     (an ``array``, which Python indexes faster than numpy for one element).
     """
@@ -148,9 +151,11 @@ class Vocabulary:
         self._words: list[str | None] = []
         self._counts = array("i")
         self._free: list[int] = []
+        self._unused = 0
 
     def __len__(self) -> int:
-        return len(self._ids)
+        """Words carried by at least one article."""
+        return len(self._ids) - self._unused
 
     def acquire(self, words: Iterable[str]) -> list[int]:
         """Ids of ``words`` (each counted once more), interning the new ones."""
@@ -170,21 +175,35 @@ class Vocabulary:
                             self._words.append(word)
                             counts.append(0)
                         ids[word] = i
+                        self._unused += 1  # counted as used again just below
                     out[k] = i
         for i in out:
-            counts[i] += 1  # type: ignore[index]
+            n = counts[i]  # type: ignore[index]
+            if n == 0:
+                self._unused -= 1
+            counts[i] = n + 1  # type: ignore[index]
         return out  # type: ignore[return-value]
 
     def release(self, ids: np.ndarray) -> None:
-        """Count ``ids`` once less, forgetting the words no article carries any more."""
-        counts, words = self._counts, self._words
+        """Count ``ids`` once less."""
+        counts = self._counts
         for i in ids.tolist():
             n = counts[i] - 1
             counts[i] = n
             if n == 0:
-                del self._ids[words[i]]
+                self._unused += 1
+        if self._unused > 1024 and self._unused > len(self._ids) - self._unused:
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Forget the words no article carries any more; their ids are reused."""
+        counts, words, ids = self._counts, self._words, self._ids
+        for i, word in enumerate(words):
+            if word is not None and counts[i] == 0:
+                del ids[word]
                 words[i] = None
                 self._free.append(i)
+        self._unused = 0
 
     def count(self, word: str) -> int:
         """How many indexed articles carry ``word`` (0 if none)."""

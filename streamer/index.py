@@ -57,6 +57,7 @@ through the entries they return.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -122,6 +123,7 @@ class IndexEntry:
     _sketch: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
     _ranks: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
     _digest: int | None = field(default=None, init=False, repr=False, compare=False)
+    _absent: int = field(default=-1, init=False, repr=False, compare=False)
     _slots: tuple[int, np.ndarray, np.ndarray] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -203,7 +205,11 @@ _BLOCK_BITS = 8  # eviction keeps the oldest timestamp of each block of 256 rows
 _SAME_AS_ID = 0xFFFFFFFF  # cluster length marking "the cluster is the article itself"
 _NUMBER_SEP = "\x1f"
 _VIEW_CACHE = 512
+# Every mutation of any index takes a new stamp: a decision that found no row for an
+# id records the stamp, and ``add`` right after it need not look again.
+_STAMPS = itertools.count()
 _PYTHON_WALK = 16  # open chains below which a candidate walk goes on in Python
+_LINK_AT_ONCE = 1 << 21  # (row, band) entries up to which a relayout links all bands in one sort
 
 
 def _digest(text: str) -> int:
@@ -243,6 +249,11 @@ class DedupIndex:
         self._live = 0
         self._state = zeros(cap, np.uint8)  # 1: indexed; 0: free or removed
         self._ts = zeros(cap, np.float64)
+        # Rows never written hold inf too, set a block at a time as the ring first
+        # reaches it (so the column stays unwritten, and not resident, beyond it).
+        self._ts_ready = 0
+        self._ready_ts(1)
+        self._stamp = next(_STAMPS)
         self._ntok = zeros(cap, _U32)
         self._nsh = zeros(cap, _U32)  # shingles before 16-bit folding
         self._sk_start = zeros(cap, _U32)
@@ -275,6 +286,13 @@ class DedupIndex:
         self._sk = RingArena(cap * 128, np.uint16)
         self._fa = RingArena(cap * 16, _U32)
         self._by = RingArena(cap * 48, np.uint8)
+
+    def _ready_ts(self, rows: int) -> None:
+        """Set the timestamps of never-written rows below ``rows`` (rounded to a block) to inf."""
+        end = min(self._cap, -(-rows >> _BLOCK_BITS) << _BLOCK_BITS)
+        if end > self._ts_ready:
+            self._ts[self._ts_ready : end] = np.inf
+            self._ts_ready = end
 
     # -- reading rows ---------------------------------------------------------------------
 
@@ -467,6 +485,7 @@ class DedupIndex:
     def decide(self, item: IndexEntry) -> Decision:
         """Judge ``item`` against the window without changing the index."""
         row = self._find_id(item.id)
+        item._absent = self._stamp if row < 0 else -1
         if row >= 0:
             article_id, cluster = self._id_cluster(row)
             return Decision(
@@ -672,9 +691,11 @@ class DedupIndex:
 
     def add(self, item: IndexEntry) -> list[str]:
         """Index ``item`` (its cluster already decided) and return the ids evicted by it."""
-        row = self._find_id(item.id)
-        if row >= 0:
-            self._remove_row(row)
+        if item._absent != self._stamp:
+            row = self._find_id(item.id)
+            if row >= 0:
+                self._remove_row(row)
+        self._stamp = next(_STAMPS)
         raw_id = item.id.encode()
         sketch = self._sketch_of(item)
         digest = self._digest_of(item)
@@ -698,6 +719,8 @@ class DedupIndex:
         self._sk.data[sk_start : sk_start + sketch.size] = sketch
         self._fa.data[fa_start : fa_start + n_facts] = self._vocab.acquire(item.entities)
         self._by.data[by_start : by_start + len(strings)] = np.frombuffer(strings, dtype=np.uint8)
+        if row >= self._ts_ready:
+            self._ready_ts(row + 1)
         self._state[row] = 1
         self._ts[row] = item.ts
         self._ntok[row] = item.n_tokens
@@ -755,6 +778,8 @@ class DedupIndex:
     def _remove_row(self, row: int) -> None:
         """Forget a row: chains and tables skip it until the ring reuses it."""
         self._state[row] = 0
+        self._ts[row] = np.inf  # eviction scans see removed rows as never expiring
+        self._stamp = next(_STAMPS)
         self._views.pop(self._tail + ((row - self._tail) & self._mask), None)
         self._live -= 1
         start = int(self._fa_start[row])
@@ -782,17 +807,15 @@ class DedupIndex:
         for block in np.flatnonzero(block_min < cutoff).tolist():
             lo = block << _BLOCK_BITS
             ts = self._ts[lo : lo + size]
-            old = np.flatnonzero((ts < cutoff) & (self._state[lo : lo + size] == 1))
             touched.append(block)
-            for i in old.tolist():
+            for i in np.flatnonzero(ts < cutoff).tolist():  # removed and unused rows hold inf
                 found.append((ts.item(i), self._id_of(lo + i), lo + i))
         found.sort()  # (ts, id): the order a heap of (ts, id) would pop them in
         for _, _, row in found:
             self._remove_row(row)
         for block in touched:  # exact again (a removal may have left the bound stale)
             lo = block << _BLOCK_BITS
-            live = self._state[lo : lo + size] == 1
-            block_min[block] = self._ts[lo : lo + size][live].min() if live.any() else np.inf
+            block_min[block] = self._ts[lo : lo + size].min()
         self._min_ts = float(block_min.min())
         return [article_id for _, article_id, _ in found]
 
@@ -815,21 +838,22 @@ class DedupIndex:
         pos = zeros(self._cap, np.int64)  # new position + 1 of each live old row
         pos[old_rows] = np.arange(1, n + 1)
         low = zeros((n, nb), np.uint16)  # each row's slot's low _SLOT_BITS per band
-        slots_old = 1 << self._slot_bits
+        old_bits = self._slot_bits
         tail, head, mask = self._tail, self._head, self._mask
-        for b in range(nb):
-            cur = self._heads[b * slots_old : (b + 1) * slots_old].astype(np.int64)
-            slot = np.arange(slots_old, dtype=np.int64)
-            while True:
-                ok = (cur >= tail) & (cur < head)
-                if not ok.any():
-                    break
-                cur, slot = cur[ok], slot[ok]
-                rows = cur & mask
-                p = pos[rows]
-                alive = p > 0
-                low[p[alive] - 1, b] = slot[alive] & ((1 << _SLOT_BITS) - 1)
-                cur = self._next[rows * nb + b].astype(np.int64)
+        # All bands' chains at once: one pass over the head tables, then numpy steps
+        # over the open chains only (a band at a time cost a pass per band).
+        start = np.flatnonzero((self._heads >= tail) & (self._heads < head))
+        cur = self._heads[start].astype(np.int64)
+        band, slot = start >> old_bits, start & ((1 << old_bits) - 1)
+        del start
+        while cur.size:
+            rows = cur & mask
+            p = pos[rows]
+            alive = p > 0
+            low[p[alive] - 1, band[alive]] = slot[alive] & ((1 << _SLOT_BITS) - 1)
+            cur = self._next[rows * nb + band].astype(np.int64)
+            ok = (cur >= tail) & (cur < head)
+            cur, band, slot = cur[ok], band[ok], slot[ok]
         del pos
         columns = ("_ts", "_ntok", "_nsh", "_fa_len", "_id_len", "_cl_len", "_num_len")
         old = {name: getattr(self, name)[old_rows] for name in (*columns, "_chash")}
@@ -859,6 +883,8 @@ class DedupIndex:
         for name, column in old.items():
             getattr(self, name)[1 : n + 1] = column
         self._state[1 : n + 1] = 1
+        self._ts_ready = n + 1
+        self._ready_ts(n + 1)
         self._head = n + 1
         self._live = n
         for name, (arena, starts) in moved.items():
@@ -868,13 +894,21 @@ class DedupIndex:
             return
         extra_bits = self._slot_bits - _SLOT_BITS
         self._check.reshape(-1, nb)[1 : n + 1] = checks
-        next2 = self._next.reshape(-1, nb)
         slots = 1 << self._slot_bits
-        for b in range(nb):
-            slot = low[:, b].astype(np.int64)
+        if n * nb <= _LINK_AT_ONCE:
+            # A small window: every band in one sort (a sort per band costs more in calls).
+            slot = low.astype(np.int64)
             if extra_bits:
-                slot |= (checks[:, b].astype(np.int64) & ((1 << extra_bits) - 1)) << _SLOT_BITS
-            self._link(slot, next2[:, b], self._heads[b * slots : (b + 1) * slots])
+                slot |= (checks.astype(np.int64) & ((1 << extra_bits) - 1)) << _SLOT_BITS
+            slot += self._band_base  # flat head positions, [row, band]
+            self._link(slot.ravel(), self._next, self._heads, nb)
+        else:
+            next2 = self._next.reshape(-1, nb)
+            for b in range(nb):
+                slot = low[:, b].astype(np.int64)
+                if extra_bits:
+                    slot |= (checks[:, b].astype(np.int64) & ((1 << extra_bits) - 1)) << _SLOT_BITS
+                self._link(slot, next2[:, b], self._heads[b * slots : (b + 1) * slots])
         kmask = self._key_slots - 1
         self._link(id_crc & kmask, self._id_next, self._id_heads)
         self._link((old["_chash"] & _U64(kmask)).astype(np.int64), self._ex_next, self._ex_heads)
@@ -884,13 +918,19 @@ class DedupIndex:
         release_free_memory()
 
     @staticmethod
-    def _link(slot: np.ndarray, next_: np.ndarray, heads: np.ndarray) -> None:
-        """Chain sequence numbers 1..n (row = seq) by slot, newest first, as n inserts would."""
-        order = np.lexsort((-np.arange(slot.size), slot))
+    def _link(slot: np.ndarray, next_: np.ndarray, heads: np.ndarray, width: int = 1) -> None:
+        """Chain sequence numbers 1..n (row = seq) by slot, newest first, as n inserts would.
+
+        ``slot`` holds ``width`` entries per row (row-major), chained through
+        ``next_[seq * width + k]`` for the k-th: one band, or all bands at once.
+        """
+        seq = np.arange(slot.size, dtype=np.int64) // width + 1
+        order = np.lexsort((-seq, slot))
         s = slot[order]
-        seq = order + 1
+        seq = seq[order]
         same = s[1:] == s[:-1]
-        next_[seq[:-1][same]] = seq[1:][same]
+        link_at = order[:-1][same]  # the flat index (row - 1) * width + k of each linked entry
+        next_[link_at + width] = seq[1:][same]
         first = np.ones(s.size, dtype=bool)
         first[1:] = ~same
         heads[s[first]] = seq[first]

@@ -37,8 +37,9 @@ def test_vocabulary_counts_are_document_frequencies_and_ids_are_reused() -> None
     assert vocab.words(np.array(b)) == ["acme", "zenith"]
     vocab.release(np.array(a))
     assert vocab.count("acme") == 1 and vocab.count("~net") == 0 and len(vocab) == 2
+    vocab.sweep()
     c = vocab.acquire(["new"])
-    assert c[0] in a  # a freed id is reused
+    assert c[0] in a  # a freed id is reused after a sweep
     vocab.release(np.array(b))
     vocab.release(np.array(c))
     assert len(vocab) == 0

@@ -391,13 +391,18 @@ def decisions(index: object, entries: list[IndexEntry]) -> list[tuple[object, ..
     return out
 
 
-def test_decisions_equal_the_dict_index_through_growth_eviction_and_reuse() -> None:
+@pytest.mark.parametrize("link_at_once", [True, False])
+def test_decisions_equal_the_dict_index_through_growth_eviction_and_reuse(
+    link_at_once: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The dict-based index this layout replaced, as the reference, on a stream that makes
     the ring grow past its initial size, evicts out of arrival order and reuses rows."""
     from dataclasses import replace
 
     from bench.legacy_index import LegacyIndex, legacy_entry
 
+    if not link_at_once:
+        monkeypatch.setattr("streamer.index._LINK_AT_ONCE", 0)
     settings = DedupSettings(window=timedelta(days=10))
     entries = feed(3 * INITIAL_ROWS, seed=5, jitter=4 * 3600.0)
     index = DedupIndex(settings)
@@ -409,7 +414,12 @@ def test_decisions_equal_the_dict_index_through_growth_eviction_and_reuse() -> N
     assert index._cap > INITIAL_ROWS  # grew: ten days of articles every ten minutes
 
 
-def test_growth_past_the_initial_capacity_keeps_every_row() -> None:
+@pytest.mark.parametrize("link_at_once", [True, False])
+def test_growth_past_the_initial_capacity_keeps_every_row(
+    link_at_once: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not link_at_once:  # the band-by-band relinking that large windows use
+        monkeypatch.setattr("streamer.index._LINK_AT_ONCE", 0)
     rng = np.random.default_rng(11)
     index = DedupIndex(SETTINGS)
     entries = [random_entry(rng, i, float(i)) for i in range(2 * INITIAL_ROWS + 5)]
