@@ -518,3 +518,57 @@ def test_long_ids_and_clusters_are_kept_exactly() -> None:
     assert got is not None and got.id == long_id and got.cluster_id == long_cluster
     decision = index.decide(make("copy", ts=1.0))
     assert decision.duplicate_of == long_id and decision.cluster_id == long_cluster
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_random_operations_match_the_dict_index(seed: int) -> None:
+    """Differential test with everything a journal replay and the service do to an index:
+    new articles (some near copies, out of time order), re-sent ids, explicit removals,
+    re-adds of an id already held, and explicit evictions, against the dict index."""
+    from dataclasses import replace
+
+    from bench.legacy_index import LegacyIndex, legacy_entry
+
+    rng = np.random.default_rng(seed)
+    settings = DedupSettings(window=timedelta(days=3))
+    new_index, old_index = DedupIndex(settings), LegacyIndex(settings)
+    pool = feed(2 * INITIAL_ROWS, seed=seed, jitter=6 * 3600.0)
+    held: list[IndexEntry] = []
+    kinds: set[str] = set()
+
+    def both(entry: IndexEntry) -> None:
+        a, b = replace(entry), legacy_entry(entry)
+        da, db = new_index.decide(a), old_index.decide(b)
+        assert (da.duplicate_of, da.cluster_id, da.indexed) == (
+            db.duplicate_of,
+            db.cluster_id,
+            db.indexed,
+        )
+        assert (da.match and da.match.kind, da.match and da.match.guards) == (
+            db.match and db.match.kind,
+            db.match and db.match.guards,
+        )
+        if da.match:
+            kinds.add(da.match.kind)
+        if da.indexed:
+            a.cluster_id = b.cluster_id = da.cluster_id
+            assert new_index.add(a) == old_index.add(b)
+            held.append(entry)
+
+    for entry in pool:
+        both(entry)
+        roll = rng.random()
+        if roll < 0.05 and held:  # the same id sent again
+            both(held[int(rng.integers(0, len(held)))])
+        elif roll < 0.08 and held:  # an explicit removal
+            gone = held[int(rng.integers(0, len(held)))].id
+            assert new_index.remove(gone) == old_index.remove(gone)
+        elif roll < 0.10 and held:  # an add over an id the index holds (a replay)
+            again = replace(held[int(rng.integers(0, len(held)))])
+            assert new_index.add(replace(again)) == old_index.add(legacy_entry(again))
+        elif roll < 0.11:
+            cutoff = new_index.watermark - float(rng.uniform(0, 2 * 86400))
+            assert new_index.evict_before(cutoff) == old_index.evict_before(cutoff)
+        assert len(new_index) == len(old_index)
+    assert sorted(e.id for e in new_index.entries()) == sorted(e.id for e in old_index.entries())
+    assert {"same_id", "exact", "near"} <= kinds
