@@ -152,6 +152,10 @@ class Vocabulary:
         self._counts = array("i")
         self._free: list[int] = []
         self._unused = 0
+        # Ids whose count dropped to 0 since the last sweep (some may be in use again):
+        # the sweep visits these, not the whole vocabulary.
+        self._zeroed: list[int] = []
+        self._n_zeroed = 0
 
     def __len__(self) -> int:
         """Words carried by at least one article."""
@@ -186,23 +190,28 @@ class Vocabulary:
 
     def release(self, ids: np.ndarray) -> None:
         """Count ``ids`` once less."""
-        counts = self._counts
+        counts, zeroed = self._counts, self._zeroed
         for i in ids.tolist():
             n = counts[i] - 1
             counts[i] = n
             if n == 0:
-                self._unused += 1
+                zeroed.append(i)
+        self._unused += len(zeroed) - self._n_zeroed
+        self._n_zeroed = len(zeroed)
         if self._unused > 1024 and self._unused > len(self._ids) - self._unused:
             self.sweep()
 
     def sweep(self) -> None:
         """Forget the words no article carries any more; their ids are reused."""
-        counts, words, ids = self._counts, self._words, self._ids
-        for i, word in enumerate(words):
-            if word is not None and counts[i] == 0:
+        counts, words, ids, free = self._counts, self._words, self._ids, self._free
+        for i in self._zeroed:
+            word = words[i]
+            if word is not None and counts[i] == 0:  # listed twice, or in use again
                 del ids[word]
                 words[i] = None
-                self._free.append(i)
+                free.append(i)
+        self._zeroed.clear()
+        self._n_zeroed = 0
         self._unused = 0
 
     def count(self, word: str) -> int:

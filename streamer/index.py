@@ -78,6 +78,7 @@ from streamer.models import MatchInfo
 # At most this many candidates (most shared bands first) are verified per decision.
 MAX_VERIFIED_CANDIDATES = 24
 _U64 = np.uint64
+_minimum = np.minimum.reduce  # ``ndarray.min`` without its Python wrapper: small arrays, often
 _BAND_MULTIPLIER = _U64(0x9E3779B97F4A7C15)
 
 
@@ -235,6 +236,9 @@ class DedupIndex:
             .astype(_U64)
         )
         self._band_idx = np.arange(self.bands, dtype=np.int64)
+        # Which fingerprints the item being decided has (all zero between decisions): a
+        # candidate with distinct fingerprints is then verified by one gather.
+        self._table = np.zeros(1 << 16, dtype=np.uint8)
         self._bands_list: list[int] = list(range(self.bands))
         self.watermark = float("-inf")
         self._vocab = Vocabulary()
@@ -264,6 +268,7 @@ class DedupIndex:
         self._cl_len = zeros(cap, _U32)
         self._num_len = zeros(cap, _U32)
         self._chash = zeros(cap, _U64)
+        self._skdup = zeros(cap, np.uint8)  # 1: two of the row's shingles share a fingerprint
         # Links are sequence numbers, 0 (_EMPTY) ending a chain: zeroed columns are not
         # resident until written, so the slack of a doubled capacity costs nothing.
         self._id_next = zeros(cap, _U32)
@@ -506,12 +511,20 @@ class DedupIndex:
             )
         best: _Verdict | None = None
         best_hits = 0
-        for cand, hits in self._candidates(item):
-            if best is not None and 2 * hits < best_hits:
-                break  # far fewer shared bands than the match in hand: not a better one
-            verdict = self._verify(item, cand)
-            if verdict is not None and (best is None or verdict.rank > best.rank):
-                best, best_hits = verdict, max(best_hits, hits)
+        candidates = self._candidates(item)
+        if candidates:
+            sketch = self._sketch_of(item)
+            table = self._table
+            table.put(sketch, 1)
+            try:
+                for cand, hits in candidates:
+                    if best is not None and 2 * hits < best_hits:
+                        break  # far fewer shared bands than the match in hand: not a better one
+                    verdict = self._verify(item, cand)
+                    if verdict is not None and (best is None or verdict.rank > best.rank):
+                        best, best_hits = verdict, max(best_hits, hits)
+            finally:
+                table.put(sketch, 0)
         if best is None:
             return Decision(duplicate_of=None, cluster_id=item.id)
         article_id, cluster = self._id_cluster(best.row)
@@ -541,12 +554,12 @@ class DedupIndex:
         flat, check = self._slots_of(item)
         tail, head, mask, nb = self._tail, self._head, self._mask, self.bands
         found: dict[int, list[int]] = {}  # seq -> [bands shared, first band]
+        cur = self._heads[flat]
+        active = np.flatnonzero(cur >= tail)  # heads hold nothing newer than ``head``
         if head - tail < 1 << self._slot_bits:
-            # Under a row a slot: most heads are empty or end at once; all of it in Python.
-            c_list, b_list, k_list = self._heads[flat].tolist(), self._bands_list, check.tolist()
+            # Under a row a slot: the open chains are few and short, walked in Python.
+            c_list, b_list, k_list = cur[active].tolist(), active.tolist(), check[active].tolist()
         else:
-            cur = self._heads[flat]
-            active = np.flatnonzero((cur >= tail) & (cur < head))
             c_arr, b_arr, k_arr = cur[active].astype(np.int64), active, check[active]
             # With many chains still open (a large window: a few rows per slot), a numpy
             # step over all of them is cheaper than walking each in Python.
@@ -596,15 +609,18 @@ class DedupIndex:
 
     def _verify(self, item: IndexEntry, row: int) -> _Verdict | None:
         s = self.settings
-        n_item, n_cand = int(item.shingles.size), int(self._nsh[row])
-        start = int(self._sk_start[row])
-        jaccard, containment = _overlap16(
-            self._sketch_of(item),
-            self._ranks_of(item),
-            self._sk.data[start : start + n_cand],
-            n_item,
-            n_cand,
-        )
+        n_item, n_cand = item.shingles.size, self._nsh.item(row)
+        start = self._sk_start.item(row)
+        fingerprints = self._sk.data[start : start + n_cand]
+        if self._skdup.item(row) or not (n_item and n_cand):
+            jaccard, containment = _overlap16(
+                self._sketch_of(item), self._ranks_of(item), fingerprints, n_item, n_cand
+            )
+        else:
+            # The candidate's fingerprints are distinct: each matches once if the item
+            # has it, as ``_overlap16`` would count it (the item's copies do not matter).
+            inter = min(np.count_nonzero(self._table.take(fingerprints)), n_item, n_cand)
+            jaccard, containment = inter / (n_item + n_cand - inter), inter / min(n_item, n_cand)
         by_jaccard = jaccard >= s.jaccard_threshold
         by_containment = (
             containment >= s.containment_threshold
@@ -733,6 +749,7 @@ class DedupIndex:
         )
         self._num_len[row] = len(numbers)
         self._chash[row] = digest
+        self._skdup[row] = self._ranks_of(item) is not None
         h = zlib.crc32(raw_id)
         kmask = self._key_slots - 1
         self._id_next[row] = self._id_heads[h & kmask]
@@ -784,8 +801,8 @@ class DedupIndex:
         self._live -= 1
         start = int(self._fa_start[row])
         self._vocab.release(self._fa.data[start : start + int(self._fa_len[row])])
-        tail, head, mask, state = self._tail, self._head, self._mask, self._state
-        while tail < head and state[tail & mask] == 0:
+        tail, head, mask, state = self._tail, self._head, self._mask, self._state.item
+        while tail < head and state(tail & mask) == 0:
             tail += 1
         self._tail = tail
         if tail == head:
@@ -815,8 +832,8 @@ class DedupIndex:
             self._remove_row(row)
         for block in touched:  # exact again (a removal may have left the bound stale)
             lo = block << _BLOCK_BITS
-            block_min[block] = self._ts[lo : lo + size].min()
-        self._min_ts = float(block_min.min())
+            block_min[block] = _minimum(self._ts[lo : lo + size])
+        self._min_ts = float(_minimum(block_min))
         return [article_id for _, article_id, _ in found]
 
     # -- growth -----------------------------------------------------------------------------
@@ -855,7 +872,7 @@ class DedupIndex:
             ok = (cur >= tail) & (cur < head)
             cur, band, slot = cur[ok], band[ok], slot[ok]
         del pos
-        columns = ("_ts", "_ntok", "_nsh", "_fa_len", "_id_len", "_cl_len", "_num_len")
+        columns = ("_ts", "_ntok", "_nsh", "_fa_len", "_id_len", "_cl_len", "_num_len", "_skdup")
         old = {name: getattr(self, name)[old_rows] for name in (*columns, "_chash")}
         # The id chains are keyed by a CRC of the id, recomputed rather than stored.
         id_crc = np.fromiter(

@@ -572,3 +572,47 @@ def test_random_operations_match_the_dict_index(seed: int) -> None:
         assert len(new_index) == len(old_index)
     assert sorted(e.id for e in new_index.entries()) == sorted(e.id for e in old_index.entries())
     assert {"same_id", "exact", "near"} <= kinds
+
+
+def _folded_overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Jaccard and containment from 16-bit fingerprints counted as multisets (the reference)."""
+    from collections import Counter
+
+    ca, cb = Counter((a & 0xFFFF).tolist()), Counter((b & 0xFFFF).tolist())
+    inter = min(sum((ca & cb).values()), a.size, b.size)
+    return inter / (a.size + b.size - inter), inter / min(a.size, b.size)
+
+
+@pytest.mark.parametrize(
+    ("item_dups", "indexed_dups"), [(False, False), (True, False), (False, True), (True, True)]
+)
+def test_similarity_counts_folded_fingerprints_as_multisets(
+    item_dups: bool, indexed_dups: bool
+) -> None:
+    """Shingles that fold to one 16-bit fingerprint, on either side, count as the reference says.
+
+    Verification takes a one-gather path when the indexed article's fingerprints are
+    distinct and another when they are not; both must give the multiset overlap.
+    """
+    rng = np.random.default_rng(3)
+    base = rng.choice(1 << 16, size=300, replace=False).astype(np.uint32)
+    shared, only_a, only_b = base[:200], base[200:230], base[230:260]
+
+    def shingles(part: np.ndarray, dups: bool) -> np.ndarray:
+        values = np.concatenate([shared, part])
+        if dups:  # two more shingles that fold onto fingerprints already there
+            values = np.concatenate([values, (values[:2] & 0xFFFF) | (7 << 16)])
+        return np.unique(values)
+
+    a, b = shingles(only_a, item_dups), shingles(only_b, indexed_dups)
+    sig = FP.signature(a)  # one signature for both, so every band is shared
+    bare: dict[str, object] = {"signature": sig, "entities": frozenset(), "numbers": frozenset()}
+    indexed = make("b", shingles=b, content_hash="b", **bare)
+    item = make("a", shingles=a, content_hash="a", **bare)
+    index = index_with(indexed)
+    decision = index.decide(item)
+    jaccard, containment = _folded_overlap(a, b)
+    assert decision.match is not None and decision.duplicate_of == "b"
+    assert decision.match.jaccard == round(jaccard, 4)
+    assert decision.match.containment == round(containment, 4)
+    assert not index._table.any()  # the item's fingerprints are cleared after the decision
