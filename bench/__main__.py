@@ -102,12 +102,12 @@ def fig_decide(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
     )
     rows.append(
         Row(
-            "  cold entries (keys derived in the pass), new / legacy (info)",
+            "  nothing derived in prepare (keys in the pass), new / legacy (info)",
             f"{_fmt_rate(r['decide_add_cold_per_s'])} / "
             f"{_fmt_rate(r['legacy_decide_add_cold_per_s'])}",
             "-",
             None,
-            "one pass each on fresh copies of the entries",
+            "as the dedup role gets entries from news.prepared; one pass each",
         )
     )
 

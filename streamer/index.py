@@ -56,6 +56,7 @@ through the entries they return.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import zlib
@@ -213,6 +214,62 @@ _PYTHON_WALK = 16  # open chains below which a candidate walk goes on in Python
 _LINK_AT_ONCE = 1 << 21  # (row, band) entries up to which a relayout links all bands in one sort
 
 
+@functools.cache
+def _band_salts(bands: int) -> np.ndarray:
+    return np.random.default_rng(0x5EED).integers(0, 2**63, size=bands, dtype=np.int64).astype(_U64)
+
+
+def band_keys(signature: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit key per band: the band's rows mixed, salted by the band's number.
+
+    The keys are then finalized (xor-shift, odd multiply: a bijection) so that
+    their low bits (the slot) and top 16 bits (the check) both depend on every row.
+    """
+    rows_ = np.asarray(signature, dtype=np.uint32)[: bands * rows]
+    rows_ = rows_.reshape(bands, rows).astype(_U64)
+    with np.errstate(over="ignore"):
+        acc = rows_[:, 0].copy()
+        for j in range(1, rows):
+            acc = acc * _BAND_MULTIPLIER + rows_[:, j]
+        acc ^= _band_salts(bands)
+        acc ^= acc >> _U64(32)
+        acc *= _MIX
+    return acc
+
+
+def slot_positions(keys: np.ndarray, slot_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat head-table positions and 16-bit checks of band keys, in tables of 2**slot_bits.
+
+    The slot takes the key's low _SLOT_BITS bits and, as the table grows, the
+    check's low bits: so a stored row's slot in a larger table follows from its
+    slot in the smaller one and its check, which is all a relayout has.
+    """
+    check = (keys >> _U64(48)).astype(np.int64)
+    extra = slot_bits - _SLOT_BITS
+    slot = (keys & _U64((1 << _SLOT_BITS) - 1)).astype(np.int64)
+    if extra:
+        slot |= (check & ((1 << extra) - 1)) << _SLOT_BITS
+    slot += np.arange(keys.size, dtype=np.int64) << slot_bits  # band b's table starts at b * slots
+    return slot, check
+
+
+def derive(entry: IndexEntry, settings: DedupSettings) -> IndexEntry:
+    """Work out now what the index would derive from ``entry`` on first use.
+
+    All of it is a pure function of the entry (band keys and their head-table
+    slots while the tables are at their least, the folded and sorted fingerprints,
+    the content digest), so the stateless stage pays for it, in
+    as many processes as it has, and the one ordered writer does not. Entries
+    carry it across the prepare pool's pipe (it is part of their pickled state).
+    """
+    bands = settings.lsh_bands
+    keys = entry._band_keys = band_keys(entry.signature, bands, settings.num_perm // bands)
+    entry._slots = (_SLOT_BITS, *slot_positions(keys, _SLOT_BITS))  # tables at their least
+    DedupIndex._ranks_of(entry)  # and the sketch it is computed from
+    DedupIndex._digest_of(entry)
+    return entry
+
+
 def _digest(text: str) -> int:
     """A stable 64-bit digest (no salted ``hash``: a rebuilt index must decide the same)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
@@ -230,11 +287,6 @@ class DedupIndex:
         self.bands = settings.lsh_bands
         self.rows = settings.num_perm // settings.lsh_bands
         self.window_s = settings.window.total_seconds()
-        self._band_salt = (
-            np.random.default_rng(0x5EED)
-            .integers(0, 2**63, size=self.bands, dtype=np.int64)
-            .astype(_U64)
-        )
         self._band_idx = np.arange(self.bands, dtype=np.int64)
         # Which fingerprints the item being decided has (all zero between decisions): a
         # candidate with distinct fingerprints is then verified by one gather.
@@ -419,35 +471,10 @@ class DedupIndex:
         return keys
 
     def _band_keys(self, signature: np.ndarray) -> np.ndarray:
-        """One 64-bit key per band: the band's rows mixed, salted by the band's number.
-
-        The keys are then finalized (xor-shift, odd multiply: a bijection) so that
-        their low bits (the slot) and top 16 bits (the check) both depend on every row.
-        """
-        rows = np.asarray(signature, dtype=np.uint32)[: self.bands * self.rows]
-        rows = rows.reshape(self.bands, self.rows).astype(_U64)
-        with np.errstate(over="ignore"):
-            acc = rows[:, 0].copy()
-            for j in range(1, self.rows):
-                acc = acc * _BAND_MULTIPLIER + rows[:, j]
-            acc ^= self._band_salt
-            acc ^= acc >> _U64(32)
-            acc *= _MIX
-        return acc
+        return band_keys(signature, self.bands, self.rows)
 
     def _slots(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flat head-table positions and 16-bit checks of band keys.
-
-        The slot takes the key's low _SLOT_BITS bits and, as the table grows, the
-        check's low bits: so a stored row's slot in a larger table follows from its
-        slot in the smaller one and its check, which is all a relayout has.
-        """
-        check = (keys >> _U64(48)).astype(np.int64)
-        extra = self._slot_bits - _SLOT_BITS
-        slot = (keys & _U64((1 << _SLOT_BITS) - 1)).astype(np.int64)
-        if extra:
-            slot |= (check & ((1 << extra) - 1)) << _SLOT_BITS
-        return self._band_base + slot, check
+        return slot_positions(keys, self._slot_bits)
 
     def _slots_of(self, entry: IndexEntry) -> tuple[np.ndarray, np.ndarray]:
         """``_slots`` of the entry's keys, kept on the entry while the table size holds."""

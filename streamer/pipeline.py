@@ -25,7 +25,7 @@ from streamer import SCHEMA_VERSION, normalize
 from streamer.config import Settings
 from streamer.facts import extract_facts
 from streamer.fingerprint import Fingerprinter, content_hash
-from streamer.index import Decision, DedupIndex, IndexEntry
+from streamer.index import Decision, DedupIndex, IndexEntry, derive
 from streamer.models import (
     ArticleRecord,
     DeadLetter,
@@ -260,6 +260,7 @@ class Preparer:
             entities=frozenset(facts.entities),
             n_tokens=len(tokens),
         )
+        derive(entry, self.settings.dedup)  # here, not in the ordered writer
         return Prepared(source=record, article=article, entry=entry)
 
 
