@@ -85,6 +85,16 @@ def fig_decide(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
     )
     rows.append(
         Row(
+            "  retrieval + verification alone (decide calls), 1 core (info)",
+            _fmt_rate(r["decide_only_per_s"]),
+            "-",
+            None,
+            f"per article: decide {r['decide_us']:.1f} us, add+evict {r['add_evict_us']:.1f} us "
+            "(timed call by call)",
+        )
+    )
+    rows.append(
+        Row(
             "  Decider.decide incl. output record (info)",
             _fmt_rate(r["decider_with_record_per_s"]),
             "-",

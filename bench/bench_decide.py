@@ -46,6 +46,24 @@ def index_pass(settings: Settings, entries: list[IndexEntry]) -> tuple[int, Dedu
     return dups, index
 
 
+def split_pass(settings: Settings, entries: list[IndexEntry]) -> tuple[float, float]:
+    """Seconds spent in ``decide`` (candidate retrieval and verification) and in ``add``
+    (insertion and the evictions it triggers) over one pass: where the writer's time goes."""
+    index = DedupIndex(settings.dedup)
+    clock = time.perf_counter
+    in_decide = in_add = 0.0
+    for entry in entries:
+        t0 = clock()
+        decision = index.decide(entry)
+        t1 = clock()
+        in_decide += t1 - t0
+        if decision.indexed:
+            entry.cluster_id = decision.cluster_id
+            index.add(entry)
+            in_add += clock() - t1
+    return in_decide, in_add
+
+
 def decider_pass(settings: Settings, prepared: list[Prepared]) -> None:
     decider = Decider(settings)
     for p in prepared:
@@ -79,7 +97,10 @@ def run(limit: int | None = 20_000, rounds: int = 5) -> dict[str, Any]:
     Preparer produces them (``derive`` done there, in the stateless stage): what
     the one ordered writer pays. The legacy index keeps its entries' derived keys
     across rounds, as it did when it was the index (its figure is the flattering
-    one). ``*_cold_per_s``: one pass on entries with nothing derived, as the dedup
+    one). ``decide_only_per_s``: the ``decide`` calls alone (retrieval and
+    verification, the issue's definition of the decision), timed call by call in
+    three more passes that also add, so the index grows as it does in the writer.
+    ``*_cold_per_s``: one pass on entries with nothing derived, as the dedup
     role reading ``news.prepared`` gets them.
     """
     settings = Settings.model_validate({})
@@ -101,6 +122,9 @@ def run(limit: int | None = 20_000, rounds: int = 5) -> dict[str, Any]:
         fresh = [as_prepared(e, settings) for e in entries]
         new_rates.append(median_rate(n, lambda f=fresh: index_pass(settings, f), 1)[0])
         old_rates.append(median_rate(n, lambda: legacy_pass(settings, legacy), 1)[0])
+    splits = [split_pass(settings, [as_prepared(e, settings) for e in entries]) for _ in range(3)]
+    decide_s = statistics.median(d for d, _ in splits)
+    add_s = statistics.median(a for _, a in splits)
     decider_rate, _ = median_rate(len(prepared), lambda: decider_pass(settings, prepared), rounds)
     return {
         "articles": n,
@@ -111,6 +135,9 @@ def run(limit: int | None = 20_000, rounds: int = 5) -> dict[str, Any]:
         "legacy_decide_add_per_s": statistics.median(old_rates),
         "decide_add_rounds": new_rates,
         "legacy_decide_add_rounds": old_rates,
+        "decide_only_per_s": n / decide_s,
+        "decide_us": decide_s / n * 1e6,
+        "add_evict_us": add_s / n * 1e6,
         "decide_add_cold_per_s": cold,
         "legacy_decide_add_cold_per_s": legacy_cold,
         "decider_with_record_per_s": decider_rate,
