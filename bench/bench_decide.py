@@ -19,7 +19,8 @@ from bench.bench_common import input_record, load_stories, median_rate
 from bench.legacy_index import LegacyEntry, LegacyIndex, legacy_entry
 from streamer.config import Settings
 from streamer.index import DedupIndex, IndexEntry, derive
-from streamer.pipeline import Decider, InputRecord, Prepared, Preparer
+from streamer.pipeline import Decider, Preparer
+from streamer.records import InputRecord, Prepared
 
 
 def prepared_articles(limit: int | None, settings: Settings | None = None) -> list[Prepared]:

@@ -16,7 +16,7 @@ from bench.bench_decide import prepared_articles
 from streamer.config import Settings
 from streamer.kafka_io import DedupStage
 from streamer.models import PreparedEnvelope, SourceInfo
-from streamer.pipeline import to_wire
+from streamer.records import to_wire
 
 
 def envelopes(limit: int, settings: Settings) -> list[SimpleNamespace]:

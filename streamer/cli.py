@@ -52,7 +52,8 @@ def _install_signal_handlers(stop: threading.Event) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from streamer.kafka_io import CrashHook, DecideService, PrepareService
+    from streamer.faults import Faults
+    from streamer.kafka_io import DecideService, PrepareService
     from streamer.metrics import Metrics, MetricsServer
 
     settings = _settings(args)
@@ -77,10 +78,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         },
     )
     try:
+        faults = Faults(settings.testing)
         if settings.role == "prepare":
-            return PrepareService(settings, metrics, stop, args.exit_when_idle).run()
-        hook = CrashHook(settings.testing.crash_at, settings.testing.crash_after_batches)
-        return DecideService(settings, metrics, stop, args.exit_when_idle, hook).run()
+            return PrepareService(settings, metrics, stop, args.exit_when_idle, faults).run()
+        return DecideService(settings, metrics, stop, args.exit_when_idle, faults).run()
     except Exception as exc:
         # Broker gone past every retry, a journal write refused: nothing was committed
         # past what is journaled, so exiting lets the orchestrator restart us cleanly.

@@ -157,24 +157,6 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     testing: FaultSettings = Field(default_factory=FaultSettings)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        yaml_file = _ACTIVE_YAML.get("path")
-        if yaml_file is not None:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
-        return tuple(sources)
-
-
-_ACTIVE_YAML: dict[str, Path | None] = {"path": None}
-
 
 class ConfigError(Exception):
     """A settings problem the user must fix; the CLI prints it without a traceback."""
@@ -221,17 +203,40 @@ def load_settings(
             raise ConfigError(
                 f"config file {path} must hold a mapping of settings, not a {type(loaded).__name__}"
             )
-    _ACTIVE_YAML["path"] = path
     try:
-        base = Settings()
+        base = _layered(path)
         if not overrides:
             return base
         merged = _deep_merge(base.model_dump(), overrides)
-        _ACTIVE_YAML["path"] = None
         return Settings.model_validate(merged)
     except yaml.YAMLError as exc:
         raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
     except ValueError as exc:
         raise ConfigError(f"invalid settings: {exc}") from exc
-    finally:
-        _ACTIVE_YAML["path"] = None
+
+
+def _layered(path: Path | None) -> Settings:
+    """Defaults < the YAML file at ``path`` < environment, by pydantic-settings' own layering.
+
+    The file is a source of a subclass made for this one load (no module state
+    says which file is active); the result is a plain ``Settings`` again, so it
+    pickles into worker processes like any other.
+    """
+    if path is None:
+        return Settings()
+    yaml_file = path
+
+    class _FromFile(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            file = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file)
+            return (init_settings, env_settings, file)
+
+    return Settings.model_validate(_FromFile().model_dump())

@@ -22,7 +22,8 @@ import orjson
 
 from streamer.config import Settings
 from streamer.models import Outcome
-from streamer.pipeline import InputRecord, Pipeline, Result
+from streamer.pipeline import Pipeline
+from streamer.records import InputRecord, Result
 
 log = logging.getLogger(__name__)
 

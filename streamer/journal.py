@@ -9,22 +9,20 @@ inputs after that point.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
-
 from streamer.fingerprint import Fingerprinter
 from streamer.index import DedupIndex, IndexEntry
 from streamer.models import Checkpoint, Coordinates, JournalEntry, Outcome
+from streamer.records import partition_key, u32_b64, u32_from_b64
 
 CHECKPOINT_PREFIX = b"__checkpoint__/"
 
 
 def checkpoint_key(topic: str, partition: int) -> bytes:
-    return CHECKPOINT_PREFIX + f"{topic}/{partition}".encode()
+    return CHECKPOINT_PREFIX + partition_key(topic, partition).encode()
 
 
 def encode_entry(
@@ -40,7 +38,7 @@ def encode_entry(
         ts=entry.ts,
         content_hash=entry.content_hash,
         n_tokens=entry.n_tokens,
-        shingles_b64=base64.b64encode(entry.shingles.astype("<u4").tobytes()).decode("ascii"),
+        shingles_b64=u32_b64(entry.shingles),
         numbers=sorted(entry.numbers),
         entities=sorted(entry.entities),
         outcome=outcome,
@@ -71,7 +69,7 @@ def encode_checkpoint(
 
 def decode_entry(entry: JournalEntry, fingerprinter: Fingerprinter) -> IndexEntry:
     """Back to an index entry; the signature is recomputed rather than stored (half the bytes)."""
-    shingles = np.frombuffer(base64.b64decode(entry.shingles_b64), dtype="<u4").astype(np.uint32)
+    shingles = u32_from_b64(entry.shingles_b64)
     return IndexEntry(
         id=entry.id,
         cluster_id=entry.cluster_id,

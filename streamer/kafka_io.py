@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import os
 import socket
 import threading
 import time
@@ -39,49 +38,25 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from streamer import journal
 from streamer.config import Settings
+from streamer.faults import Faults
 from streamer.fingerprint import Fingerprinter
 from streamer.index import DedupIndex
 from streamer.metrics import Metrics
 from streamer.models import Coordinates, DeadLetter, Outcome, PreparedEnvelope, SourceInfo
-from streamer.pipeline import (
-    HEADER_OFFSET,
-    HEADER_PARTITION,
-    HEADER_TOPIC,
-    Decider,
+from streamer.pipeline import Decider, Pipeline, utcnow
+from streamer.records import (
     InputRecord,
-    Pipeline,
-    Preparer,
     Result,
     dead_letter,
     from_wire,
+    parse_headers,
+    parse_partition_key,
+    partition_key,
     to_wire,
-    utcnow,
 )
 from streamer.workers import PreparePool
 
 log = logging.getLogger(__name__)
-
-RawCoords = tuple[str, int, int]
-
-
-class CrashHook:
-    """Test hook: die (like SIGKILL) at one step of the batch order, after N batches.
-
-    Set through settings (``testing.crash_at``) by the crash tests only; a
-    production config never sets it.
-    """
-
-    def __init__(self, at: str | None, after_batches: int) -> None:
-        self.at = at
-        self.after_batches = after_batches
-        self.batches = 0
-
-    def __call__(self, step: str) -> None:
-        if self.at == step and self.batches >= self.after_batches:
-            log.warning("test crash hook firing", extra={"step": step, "batches": self.batches})
-            logging.shutdown()
-            os._exit(137)
-
 
 # -- clients ------------------------------------------------------------------------------------
 
@@ -268,46 +243,24 @@ def read_to_end(
             on_progress(seen)
 
 
-def _header(headers: list[tuple[str, bytes]] | None, name: str) -> str | None:
-    for key, value in headers or ():
-        if key == name:
-            return value.decode("utf-8", errors="replace")
-    return None
-
-
-def input_coords_from_headers(headers: list[tuple[str, bytes]] | None) -> RawCoords | None:
-    topic = _header(headers, HEADER_TOPIC)
-    part = _header(headers, HEADER_PARTITION)
-    off = _header(headers, HEADER_OFFSET)
-    if topic is None or part is None or off is None:
-        return None
-    try:
-        return topic, int(part), int(off)
-    except ValueError:
-        return None
-
-
-def _tp_key(topic: str, partition: int) -> str:
-    return f"{topic}/{partition}"
-
-
-def _parse_tp_key(key: str) -> TopicPartition:
-    topic, _, part = key.rpartition("/")
-    return TopicPartition(topic, int(part))
-
-
 # -- stages -------------------------------------------------------------------------------------
 
 
 class AllStage:
     """``--role all``: raw input, the whole pipeline in this process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, faults: Faults) -> None:
         self.settings = settings
         self.pool = (
-            PreparePool(settings, settings.prepare_workers) if settings.prepare_workers else None
+            PreparePool(settings, settings.prepare_workers, faults)
+            if settings.prepare_workers
+            else None
         )
-        self.pipeline = Pipeline(settings, prepare_many=self.pool.prepare if self.pool else None)
+        self.pipeline = Pipeline(
+            settings,
+            prepare_many=self.pool.prepare if self.pool else None,
+            preparer=faults.preparer(settings),
+        )
         self.fingerprinter = self.pipeline.preparer.fingerprinter
 
     def close(self) -> None:
@@ -372,7 +325,7 @@ class DedupStage:
                 timestamp_ms=src.timestamp_ms,
             )
             if src.topic is not None and src.partition is not None and src.offset is not None:
-                key = _tp_key(src.topic, src.partition)
+                key = partition_key(src.topic, src.partition)
                 if src.offset <= upstream.get(key, -1):
                     out.append(None)
                     continue
@@ -468,16 +421,16 @@ class DecideService(_Service):
         metrics: Metrics,
         stop: threading.Event,
         exit_when_idle: float | None = None,
-        crash_hook: CrashHook | None = None,
+        faults: Faults | None = None,
     ) -> None:
         super().__init__(settings, metrics, stop, exit_when_idle)
-        self.crash = crash_hook or CrashHook(None, 0)
+        self.faults = faults or Faults()
         self.role = settings.role
         if self.role == "dedup":
             self.stage: AllStage | DedupStage = DedupStage(settings)
             self.input_topic = settings.topics.prepared
         else:
-            self.stage = AllStage(settings)
+            self.stage = AllStage(settings, self.faults)
             self.input_topic = settings.topics.raw
         t = settings.topics
         self.output_topic = {
@@ -490,7 +443,7 @@ class DecideService(_Service):
         self.next_offset: dict[TopicPartition, int] = {}
         self.output_positions: dict[str, int] = {}
         self.upstream: dict[str, int] = {}
-        self.published_tail: dict[RawCoords, Coordinates] = {}
+        self.published_tail: dict[Coordinates, Coordinates] = {}
         self.batches = 0
 
     # rebalance hooks (called inside poll)
@@ -636,7 +589,7 @@ class DecideService(_Service):
                 {k: max(v, self.upstream.get(k, -1)) for k, v in cp.upstream.items()}
             )
             for key, pos in cp.outputs.items():
-                otp = _parse_tp_key(key)
+                otp = TopicPartition(*parse_partition_key(key))
                 scan_from[otp] = min(pos, scan_from.get(otp, pos))
         for tp in assigned:
             self.consumer.seek(tp, self.next_offset[tp])
@@ -644,13 +597,15 @@ class DecideService(_Service):
         self.published_tail = {}
         scanned = 0
         for rec in read_to_end(self.reader, scan_from, ends=ends):
-            coords = input_coords_from_headers(rec.headers)
+            coords = parse_headers(rec.headers)
             scanned += 1
             if coords is not None:
                 self.published_tail[coords] = Coordinates(
                     topic=rec.topic, partition=rec.partition, offset=rec.offset
                 )
-        self.output_positions = {_tp_key(tp.topic, tp.partition): end for tp, end in ends.items()}
+        self.output_positions = {
+            partition_key(tp.topic, tp.partition): end for tp, end in ends.items()
+        }
         # A first checkpoint for partitions that had none, so that even a crash in the
         # very first batch leaves a bounded tail to scan.
         fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in state.checkpoints]
@@ -724,8 +679,8 @@ class DecideService(_Service):
         for i, res in enumerate(results):
             if res is None:
                 continue
-            coords = (res.source.topic, res.source.partition, res.source.offset)
-            found = self.published_tail.pop(coords, None)  # type: ignore[arg-type]
+            coords = res.source.coordinates()
+            found = None if coords is None else self.published_tail.pop(coords, None)
             if found is not None:
                 outputs[i] = found
                 continue
@@ -737,9 +692,9 @@ class DecideService(_Service):
         for i, fut in sends:
             md = fut.get(timeout=0)
             outputs[i] = Coordinates(topic=md.topic, partition=md.partition, offset=md.offset)
-            key = _tp_key(md.topic, md.partition)
+            key = partition_key(md.topic, md.partition)
             self.output_positions[key] = max(self.output_positions.get(key, 0), md.offset + 1)
-        self.crash("after_outputs")
+        self.faults.crash("after_outputs")
 
         # 3. journal, acknowledged
         jsends = []
@@ -773,7 +728,7 @@ class DecideService(_Service):
         self.producer.flush()
         for fut in jsends:
             fut.get(timeout=0)  # raises if the journal write failed: never commit past it
-        self.crash("after_journal")
+        self.faults.crash("after_journal")
 
         # 4. commit
         offsets = {
@@ -791,8 +746,8 @@ class DecideService(_Service):
                 "commit failed; the journal checkpoint covers it", extra={"error": str(exc)}
             )
         self.batches += 1
-        self.crash.batches = self.batches
-        self.crash("after_commit")
+        self.faults.batch_done()
+        self.faults.crash("after_commit")
 
         # metrics
         now_ms = time.time() * 1000
@@ -826,9 +781,10 @@ class PrepareService(_Service):
         metrics: Metrics,
         stop: threading.Event,
         exit_when_idle: float | None = None,
+        faults: Faults | None = None,
     ) -> None:
         super().__init__(settings, metrics, stop, exit_when_idle)
-        self.preparer = Preparer(settings)
+        self.preparer = (faults or Faults()).preparer(settings)
 
     def run(self) -> int:
         if not ensure_topics(self.settings, stop=self.stop):

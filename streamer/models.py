@@ -227,7 +227,6 @@ class SourceInfo(BaseModel):
     partition: int | None
     offset: int | None
     timestamp_ms: int | None = None
-    key_b64: str | None = None
 
 
 class PreparedEnvelope(BaseModel):

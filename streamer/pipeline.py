@@ -11,13 +11,11 @@ records in input order.
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
-import numpy as np
 import orjson
 from pydantic import ValidationError
 
@@ -25,86 +23,23 @@ from streamer import SCHEMA_VERSION, normalize
 from streamer.config import Settings
 from streamer.facts import extract_facts
 from streamer.fingerprint import Fingerprinter, content_hash
-from streamer.index import Decision, DedupIndex, IndexEntry, derive
+from streamer.index import DedupIndex, IndexEntry, derive
 from streamer.models import (
     ArticleRecord,
-    DeadLetter,
-    ErrorInfo,
     NormalizedArticle,
     Outcome,
     PreparedArticle,
     RawArticle,
 )
+from streamer.records import InputRecord, Prepared, RecordError, Result, dead_letter
 
 Clock = Callable[[], datetime]
 
 _NORMALIZED_FIELDS = tuple(NormalizedArticle.model_fields)
 
-HEADER_TOPIC = "input-topic"
-HEADER_PARTITION = "input-partition"
-HEADER_OFFSET = "input-offset"
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class InputRecord:
-    """One input message, wherever it came from; coordinates are None for files."""
-
-    value: bytes | None
-    key: bytes | None = None
-    topic: str | None = None
-    partition: int | None = None
-    offset: int | None = None
-    timestamp_ms: int | None = None
-
-    def headers(self) -> list[tuple[str, bytes]]:
-        """Headers that name this input on every output, so a tail scan can find it."""
-        if self.topic is None:
-            return []
-        return [
-            (HEADER_TOPIC, self.topic.encode()),
-            (HEADER_PARTITION, str(self.partition).encode()),
-            (HEADER_OFFSET, str(self.offset).encode()),
-        ]
-
-
-class RecordError(Exception):
-    """Bad input with a stable machine-readable reason (the dead letter's ``error.type``)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """The stateless half's output: an article ready for the decision."""
-
-    source: InputRecord
-    article: PreparedArticle
-    entry: IndexEntry
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """The one outcome of one input record."""
-
-    source: InputRecord
-    outcome: Outcome
-    key: bytes | None
-    value: bytes
-    article_id: str | None = None
-    decision: Decision | None = None
-    error: ErrorInfo | None = None
-    entry: IndexEntry | None = None
-    evicted: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def headers(self) -> list[tuple[str, bytes]]:
-        return self.source.headers()
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -140,40 +75,6 @@ def parse_raw(value: bytes | None, max_bytes: int) -> RawArticle:
     return raw
 
 
-def dead_letter(
-    record: InputRecord, reason: str, message: str, settings: Settings, now: datetime
-) -> Result:
-    """A dead letter that keeps the input (capped) so it can be fixed and replayed."""
-    raw = record.value or b""
-    cap = settings.limits.deadletter_raw_bytes
-    kept = raw[:cap]
-    try:
-        raw.decode("utf-8")
-        # A cut may split a multi-byte character at the end; drop only that.
-        text, encoding = kept.decode("utf-8", errors="ignore"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
-    error = ErrorInfo(type=reason, message=message[:2000])
-    letter = DeadLetter(
-        error=error,
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        raw=text,
-        raw_encoding=encoding,  # type: ignore[arg-type]
-        raw_size=len(raw),
-        raw_truncated=len(raw) > cap,
-        failed_at=now,
-    )
-    return Result(
-        source=record,
-        outcome=Outcome.DEADLETTER,
-        key=record.key,
-        value=letter.model_dump_json().encode(),
-        error=error,
-    )
-
-
 class Preparer:
     """The stateless half: validate, normalize, fingerprint. Safe to run in many processes."""
 
@@ -201,8 +102,6 @@ class Preparer:
     def prepare(self, record: InputRecord) -> Prepared:
         """Raises ``RecordError`` for bad input; any other exception is a poison record."""
         raw = parse_raw(record.value, self.settings.limits.max_message_bytes)
-        if raw.id == self.settings.testing.fail_on_id:
-            raise RuntimeError(f"injected failure for article {raw.id!r} (testing.fail_on_id)")
         now = self.clock()
         ingested_at = (
             datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
@@ -264,42 +163,6 @@ class Preparer:
         return Prepared(source=record, article=article, entry=entry)
 
 
-def to_wire(prepared: Prepared) -> PreparedArticle:
-    """The ``news.prepared`` form, with the arrays as little-endian uint32 bytes."""
-    return prepared.article.model_copy(
-        update={
-            "shingles": prepared.entry.shingles.astype(_LE_U32).tobytes(),
-            "signature": prepared.entry.signature.astype(_LE_U32).tobytes(),
-        }
-    )
-
-
-_LE_U32 = np.dtype("<u4")
-
-
-def _uint32s(value: bytes | list[int]) -> np.ndarray:
-    if isinstance(value, bytes):
-        if len(value) % 4:
-            raise ValueError(f"{len(value)} bytes is not a whole number of uint32 values")
-        return np.frombuffer(value, dtype=_LE_U32).astype(np.uint32)
-    return np.asarray(value, dtype=np.uint32)
-
-
-def from_wire(article: PreparedArticle, source: InputRecord) -> Prepared:
-    entry = IndexEntry(
-        id=article.id,
-        cluster_id=article.id,
-        ts=article.published_at.timestamp(),
-        content_hash=article.content_hash,
-        shingles=_uint32s(article.shingles),
-        signature=_uint32s(article.signature),
-        numbers=frozenset(article.facts.numbers),
-        entities=frozenset(article.facts.entities),
-        n_tokens=article.n_tokens,
-    )
-    return Prepared(source=source, article=article, entry=entry)
-
-
 class Decider:
     """The stateful half: one ordered writer of the index."""
 
@@ -350,11 +213,15 @@ class Pipeline:
     """
 
     def __init__(
-        self, settings: Settings, clock: Clock = utcnow, prepare_many: PrepareMany | None = None
+        self,
+        settings: Settings,
+        clock: Clock = utcnow,
+        prepare_many: PrepareMany | None = None,
+        preparer: Preparer | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.preparer = Preparer(settings, clock)
+        self.preparer = preparer if preparer is not None else Preparer(settings, clock)
         self.decider = Decider(settings)
         self.prepare_many = prepare_many
 

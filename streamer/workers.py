@@ -16,7 +16,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from streamer.config import Settings
-from streamer.pipeline import InputRecord, Prepared, Preparer, Result
+from streamer.faults import Faults
+from streamer.pipeline import Preparer
+from streamer.records import InputRecord, Prepared, Result
 
 _PREPARER: Preparer | None = None
 # What a result carries back instead of its input record: the parent holds the
@@ -24,9 +26,9 @@ _PREPARER: Preparer | None = None
 _DETACHED = InputRecord(value=None)
 
 
-def _init_worker(settings: Settings) -> None:
+def _init_worker(settings: Settings, faults: Faults) -> None:
     global _PREPARER
-    _PREPARER = Preparer(settings)
+    _PREPARER = faults.preparer(settings)
 
 
 def _ready(_: int) -> bool:
@@ -44,13 +46,13 @@ class PreparePool:
     """``workers`` processes preparing records; ``forkserver`` because the parent runs
     Kafka client threads, which a plain fork would copy mid-flight."""
 
-    def __init__(self, settings: Settings, workers: int) -> None:
+    def __init__(self, settings: Settings, workers: int, faults: Faults | None = None) -> None:
         self.workers = workers
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_init_worker,
-            initargs=(settings,),
+            initargs=(settings, faults or Faults()),
         )
         # Start every worker now (imports, language model) rather than in the first batch.
         list(self._executor.map(_ready, range(workers * 2)))

@@ -22,11 +22,11 @@ from streamer.config import Settings
 from streamer.demo import key_of  # noqa: F401  (re-exported for the tests)
 from streamer.kafka_io import (
     ensure_topics,
-    input_coords_from_headers,
     make_consumer,
     make_producer,
     read_to_end,
 )
+from streamer.records import parse_headers
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,6 +56,11 @@ class Output:
     input: tuple[str, int, int] | None
 
 
+def _input_of(headers: list[tuple[str, bytes]] | None) -> tuple[str, int, int] | None:
+    coords = parse_headers(headers)
+    return None if coords is None else (coords.topic, coords.partition, coords.offset)
+
+
 def read_topic(settings: Settings, topic: str) -> list[Output]:
     reader = make_consumer(settings, None)
     try:
@@ -68,7 +73,7 @@ def read_topic(settings: Settings, topic: str) -> list[Output]:
                 r.offset,
                 r.key,
                 json.loads(r.value),
-                input_coords_from_headers(r.headers),
+                _input_of(r.headers),
             )
             for r in read_to_end(reader, starts)
         ]

@@ -21,7 +21,8 @@ from streamer import evaluation as ev
 from streamer.config import Settings
 from streamer.files_io import dedup_records, records_from_dicts
 from streamer.index import Decision
-from streamer.pipeline import Pipeline, Prepared
+from streamer.pipeline import Pipeline
+from streamer.records import Prepared
 
 CORPUS_REASON = f"Reuters-21578 corpus not present at {ev.DEFAULT_CORPUS}"
 

@@ -24,7 +24,8 @@ from streamer.journal import (
     replay,
 )
 from streamer.models import Coordinates, JournalEntry, Outcome
-from streamer.pipeline import Decider, InputRecord, Prepared, Preparer, RecordError, parse_raw
+from streamer.pipeline import Decider, Preparer, parse_raw
+from streamer.records import InputRecord, Prepared, RecordError
 
 FEED = Path(__file__).resolve().parent.parent / "streamer" / "samples" / "feed.jsonl"
 NOW = datetime(2024, 5, 20, tzinfo=UTC)

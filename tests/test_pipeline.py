@@ -13,14 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamer.config import Settings
+from streamer.faults import Faults
 from streamer.models import Outcome, PreparedEnvelope, RawArticle, SourceInfo
-from streamer.pipeline import (
+from streamer.pipeline import Pipeline, Preparer
+from streamer.records import (
     HEADER_OFFSET,
     HEADER_PARTITION,
     HEADER_TOPIC,
     InputRecord,
-    Pipeline,
-    Preparer,
     Result,
     from_wire,
     to_wire,
@@ -71,7 +71,9 @@ def rec(obj: Any, **coords: Any) -> InputRecord:
 
 
 def run(*records: InputRecord, s: Settings | None = None) -> list[Result]:
-    return Pipeline(s or Settings(), clock=clock).process(list(records))
+    s = s or Settings()
+    preparer = Faults(s.testing).preparer(s, clock)
+    return Pipeline(s, clock=clock, preparer=preparer).process(list(records))
 
 
 def one(record: InputRecord, s: Settings | None = None) -> tuple[Result, dict[str, Any]]:

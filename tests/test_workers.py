@@ -7,7 +7,8 @@ import json
 import numpy as np
 
 from streamer.config import Settings
-from streamer.pipeline import InputRecord, Prepared, Preparer, Result
+from streamer.pipeline import Preparer
+from streamer.records import InputRecord, Prepared, Result
 from streamer.workers import PreparePool
 
 BODY = (

@@ -1,0 +1,221 @@
+"""What travels with a record between the stages: one shape for each idea.
+
+A record's position, the headers that name its input on every output, the
+"topic/partition" keys of checkpoints and the uint32 arrays of prepared records
+and journal entries each have exactly one encoding, and it is written and read
+here. The adapters (Kafka, files) build ``InputRecord``s; the pipeline returns
+one ``Result`` per input. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from streamer.config import Settings
+from streamer.index import Decision, IndexEntry
+from streamer.models import Coordinates, DeadLetter, ErrorInfo, Outcome, PreparedArticle
+
+HEADER_TOPIC = "input-topic"
+HEADER_PARTITION = "input-partition"
+HEADER_OFFSET = "input-offset"
+
+Headers = list[tuple[str, bytes]]
+
+
+# -- positions and headers ----------------------------------------------------------------------
+
+
+def encode_headers(topic: str | None, partition: int | None, offset: int | None) -> Headers:
+    """Headers that name an input on each of its outputs, so a tail scan can find it.
+
+    Inputs without a position (files, memory) get none.
+    """
+    if topic is None:
+        return []
+    return [
+        (HEADER_TOPIC, topic.encode()),
+        (HEADER_PARTITION, str(partition).encode()),
+        (HEADER_OFFSET, str(offset).encode()),
+    ]
+
+
+def parse_headers(headers: Headers | None) -> Coordinates | None:
+    """The input an output names in its headers, or None if they do not name one."""
+    found: dict[str, str] = {}
+    for key, value in headers or ():
+        if key in (HEADER_TOPIC, HEADER_PARTITION, HEADER_OFFSET) and key not in found:
+            found[key] = value.decode("utf-8", errors="replace")
+    if len(found) < 3:
+        return None
+    try:
+        return Coordinates(
+            topic=found[HEADER_TOPIC],
+            partition=int(found[HEADER_PARTITION]),
+            offset=int(found[HEADER_OFFSET]),
+        )
+    except ValueError:
+        return None
+
+
+def partition_key(topic: str, partition: int) -> str:
+    """``topic/partition``: how checkpoints name a partition in their maps."""
+    return f"{topic}/{partition}"
+
+
+def parse_partition_key(key: str) -> tuple[str, int]:
+    topic, _, part = key.rpartition("/")
+    return topic, int(part)
+
+
+# -- uint32 arrays ------------------------------------------------------------------------------
+
+_LE_U32 = np.dtype("<u4")
+
+
+def u32_bytes(values: np.ndarray) -> bytes:
+    """Little-endian uint32 bytes: the one wire form of shingle sets and signatures."""
+    return np.asarray(values).astype(_LE_U32).tobytes()
+
+
+def u32_array(value: bytes | list[int]) -> np.ndarray:
+    """Back from ``u32_bytes`` (or a plain list of numbers, as older prepare replicas sent)."""
+    if isinstance(value, bytes):
+        if len(value) % 4:
+            raise ValueError(f"{len(value)} bytes is not a whole number of uint32 values")
+        return np.frombuffer(value, dtype=_LE_U32).astype(np.uint32)
+    return np.asarray(value, dtype=np.uint32)
+
+
+def u32_b64(values: np.ndarray) -> str:
+    """``u32_bytes`` as base64 text, for JSON fields that are strings."""
+    return base64.b64encode(u32_bytes(values)).decode("ascii")
+
+
+def u32_from_b64(text: str) -> np.ndarray:
+    return u32_array(base64.b64decode(text))
+
+
+# -- records ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    """One input message, wherever it came from; coordinates are None for files."""
+
+    value: bytes | None
+    key: bytes | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    timestamp_ms: int | None = None
+
+    def headers(self) -> Headers:
+        return encode_headers(self.topic, self.partition, self.offset)
+
+    def coordinates(self) -> Coordinates | None:
+        if self.topic is None or self.partition is None or self.offset is None:
+            return None
+        return Coordinates(topic=self.topic, partition=self.partition, offset=self.offset)
+
+
+class RecordError(Exception):
+    """Bad input with a stable machine-readable reason (the dead letter's ``error.type``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The stateless half's output: an article ready for the decision."""
+
+    source: InputRecord
+    article: PreparedArticle
+    entry: IndexEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The one outcome of one input record."""
+
+    source: InputRecord
+    outcome: Outcome
+    key: bytes | None
+    value: bytes
+    article_id: str | None = None
+    decision: Decision | None = None
+    error: ErrorInfo | None = None
+    entry: IndexEntry | None = None
+    evicted: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def headers(self) -> Headers:
+        return self.source.headers()
+
+
+def dead_letter(
+    record: InputRecord, reason: str, message: str, settings: Settings, now: datetime
+) -> Result:
+    """A dead letter that keeps the input (capped) so it can be fixed and replayed."""
+    raw = record.value or b""
+    cap = settings.limits.deadletter_raw_bytes
+    kept = raw[:cap]
+    try:
+        raw.decode("utf-8")
+        # A cut may split a multi-byte character at the end; drop only that.
+        text, encoding = kept.decode("utf-8", errors="ignore"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
+    error = ErrorInfo(type=reason, message=message[:2000])
+    letter = DeadLetter(
+        error=error,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        raw=text,
+        raw_encoding=encoding,  # type: ignore[arg-type]
+        raw_size=len(raw),
+        raw_truncated=len(raw) > cap,
+        failed_at=now,
+    )
+    return Result(
+        source=record,
+        outcome=Outcome.DEADLETTER,
+        key=record.key,
+        value=letter.model_dump_json().encode(),
+        error=error,
+    )
+
+
+# -- the news.prepared article ------------------------------------------------------------------
+
+
+def to_wire(prepared: Prepared) -> PreparedArticle:
+    """The ``news.prepared`` form, with the arrays as little-endian uint32 bytes."""
+    return prepared.article.model_copy(
+        update={
+            "shingles": u32_bytes(prepared.entry.shingles),
+            "signature": u32_bytes(prepared.entry.signature),
+        }
+    )
+
+
+def from_wire(article: PreparedArticle, source: InputRecord) -> Prepared:
+    """A ``news.prepared`` article back to what the decision takes."""
+    entry = IndexEntry(
+        id=article.id,
+        cluster_id=article.id,
+        ts=article.published_at.timestamp(),
+        content_hash=article.content_hash,
+        shingles=u32_array(article.shingles),
+        signature=u32_array(article.signature),
+        numbers=frozenset(article.facts.numbers),
+        entities=frozenset(article.facts.entities),
+        n_tokens=article.n_tokens,
+    )
+    return Prepared(source=source, article=article, entry=entry)
