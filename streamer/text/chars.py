@@ -1,9 +1,9 @@
-"""One spelling of every character: mojibake repaired, entities unescaped, one form of
-quotes, dashes, spaces and line breaks.
+"""One spelling of every character: mojibake repaired, entities unescaped, one typography.
 
-Outlets differ in encoding accidents and typography, not in content: "â€™" and "’" and
-"'" are one apostrophe, a no-break space is a space. Hashing any of these apart would
-split one story into many.
+Outlets differ in encoding accidents and typography, not in content: "â€™", "’" and
+"'" are one apostrophe, a no-break space is a space, "&amp;amp;" is "&". Quotes,
+dashes, spaces and line breaks each get one form and invisible format characters go;
+hashing any of these apart would split one story into many.
 """
 
 from __future__ import annotations

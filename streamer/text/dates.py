@@ -1,9 +1,9 @@
 """A usable UTC publication time from whatever a feed sends, or the reason there is none.
 
 Feeds send ISO 8601, RFC 2822, their own formats, epoch seconds or milliseconds, and
-sometimes nonsense. The time places the article in the dedup window, so an input
-must never move it into the future or before any news was written: those fall back
-to the ingest time, with the reason.
+sometimes nonsense. The time places the article in the dedup window, so no input may
+put it in the future (beyond a day's slack) or before 1900: those, like the ones that
+do not parse, fall back to the ingest time, with the reason.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def _given_language(language: str | None) -> str | None:
 
 
 def article_language(language: str | None, title: str, text: str) -> str | None:
-    """The given language tag's primary subtag, else the language of the clean text."""
+    """The given tag's primary subtag, else the language identified in the clean text, or None."""
     lang = _given_language(language)
     if lang is None:
         # Wire titles are often all capitals, which reads as another language; the body

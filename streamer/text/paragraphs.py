@@ -1,10 +1,10 @@
-"""Story paragraphs from clean lines: wire lines rejoined, boilerplate units dropped, the
-first and last paragraphs trimmed of what outlets add around a story.
+"""Story paragraphs from clean lines: wire lines rejoined, furniture dropped, ends trimmed.
 
-Wire copy is hard-wrapped at 70 columns with indented paragraph starts; pages give
-one paragraph per block. The trims (a repeated headline, a dateline, trailing
-credits, a sign-off) apply to whole paragraphs only, and each can expose the next,
-so they run to a fixpoint.
+Wire copy is hard-wrapped, with indented paragraph starts; pages give one paragraph
+per block. ``boilerplate`` drops the furniture among the lines and paragraphs; the
+trims here (a repeated headline and a dateline at the start, credits at the end of a
+paragraph, a sign-off at the end) work on whole paragraphs, and each can expose the
+next, so they run to a fixpoint.
 """
 
 from __future__ import annotations
