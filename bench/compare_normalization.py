@@ -23,6 +23,9 @@ from pathlib import Path
 from unittest import mock
 
 from streamer import normalize
+from streamer.evaluation.corpus import REUTERS_FILE, load_reuters
+from streamer.evaluation.scoring import score
+from streamer.evaluation.stream import build_stream
 from streamer.files_io import dedup_records
 from streamer.models import Outcome
 
@@ -89,20 +92,18 @@ def main() -> None:
         print(f"  {name:<14} {found}/{total} found, {merged}/{groups} merged")
 
     try:
-        from streamer import evaluation
-
-        stories = evaluation.load_reuters()
+        stories = load_reuters(REPO.parent / "shared" / "data" / REUTERS_FILE)
     except Exception as exc:  # corpus absent
         print(f"evaluation stream skipped: {exc}")
         return
-    records, labels = evaluation.build_stream(stories, args.originals, 1.5, 160, 7)
+    records, labels = build_stream(stories, args.originals, 1.5, 160, 7)
     print(f"evaluation stream: {len(records)} records")
     for name, ctx in (("first version", first_version_normalization), ("normalize", None)):
         if ctx is None:
-            s = evaluation.score(decisions(records), labels)
+            s = score(decisions(records), labels)
         else:
             with ctx():
-                s = evaluation.score(decisions(records), labels)
+                s = score(decisions(records), labels)
         print(
             f"  {name:<14} precision {s.precision:.3f} recall {s.recall:.3f} F1 {s.f1:.3f} "
             f"hard-negative FP {s.hard_negative_fp_rate:.3f}"
