@@ -26,8 +26,8 @@ from streamer import normalize
 from streamer.evaluation.corpus import REUTERS_FILE, load_reuters
 from streamer.evaluation.scoring import score
 from streamer.evaluation.stream import build_stream
+from streamer.evaluation.systems import published_links
 from streamer.files_io import dedup_records
-from streamer.models import Outcome
 
 REPO = Path(__file__).resolve().parent.parent
 _TAG = re.compile(r"<[^>]*>")
@@ -56,11 +56,7 @@ def first_version_normalization() -> Iterator[None]:
 
 
 def decisions(records: list[dict] | list[bytes]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for r in dedup_records(records):
-        if r.outcome is not Outcome.DEADLETTER and r.article_id and r.decision:
-            out[r.article_id] = r.decision.duplicate_of
-    return out
+    return published_links(dedup_records(records))
 
 
 def sample_feed_figures() -> tuple[int, int, int, int]:
