@@ -4,7 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test test-fast lint format typecheck bench eval run broker clean
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test test-fast lint format typecheck bench eval run broker clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | expand -t 12
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]} ($(PYTHON))"'
@@ -13,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP)  ## create .venv with the project and its dev tools
 
 demo: venv  ## embedded broker + sample feed + the service, then a summary
 	$(BIN)/streamer demo
@@ -24,16 +28,16 @@ test: venv  ## the whole suite: unit, properties, and integration on the embedde
 test-fast: venv  ## everything but the broker tests
 	$(BIN)/pytest -q -m "not kafka"
 
-lint: venv
+lint: venv  ## ruff check and format check
 	$(BIN)/ruff check streamer tests bench
 	$(BIN)/ruff format --check streamer tests bench
 
-format: venv
+format: venv  ## ruff format and autofix
 	$(BIN)/ruff format streamer tests bench
 	$(BIN)/ruff check --fix streamer tests bench
 
-typecheck: venv
-	$(BIN)/mypy streamer
+typecheck: venv  ## mypy on streamer/ and bench/
+	$(BIN)/mypy streamer bench
 
 bench: venv  ## throughput, fingerprint speed-up, decision rate, memory (needs ../shared/data)
 	$(BIN)/python -m bench
@@ -41,11 +45,11 @@ bench: venv  ## throughput, fingerprint speed-up, decision rate, memory (needs .
 eval: venv  ## dedup quality on a labeled Reuters stream, next to the naive pipeline
 	$(BIN)/streamer eval
 
-run: venv
+run: venv  ## the service with config/streamer.yaml
 	$(BIN)/streamer run
 
-broker: venv
+broker: venv  ## the embedded broker on :9092
 	$(BIN)/streamer broker
 
-clean:
+clean:  ## remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -23,8 +23,11 @@ from pathlib import Path
 from unittest import mock
 
 from streamer import pipeline
+from streamer.evaluation.corpus import REUTERS_FILE, load_reuters
+from streamer.evaluation.scoring import score
+from streamer.evaluation.stream import build_stream
+from streamer.evaluation.systems import published_links
 from streamer.files_io import dedup_records
-from streamer.models import Outcome
 from streamer.text.content import NormalizedText
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,11 +58,7 @@ def first_version_normalization() -> Iterator[None]:
 
 
 def decisions(records: list[dict] | list[bytes]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for r in dedup_records(records):
-        if r.outcome is not Outcome.DEADLETTER and r.article_id and r.decision:
-            out[r.article_id] = r.decision.duplicate_of
-    return out
+    return published_links(dedup_records(records))
 
 
 def sample_feed_figures() -> tuple[int, int, int, int]:
@@ -91,20 +90,18 @@ def main() -> None:
         print(f"  {name:<14} {found}/{total} found, {merged}/{groups} merged")
 
     try:
-        from streamer import evaluation
-
-        stories = evaluation.load_reuters()
+        stories = load_reuters(REPO.parent / "shared" / "data" / REUTERS_FILE)
     except Exception as exc:  # corpus absent
         print(f"evaluation stream skipped: {exc}")
         return
-    records, labels = evaluation.build_stream(stories, args.originals, 1.5, 160, 7)
+    records, labels = build_stream(stories, args.originals, 1.5, 160, 7)
     print(f"evaluation stream: {len(records)} records")
     for name, ctx in (("first version", first_version_normalization), ("normalize", None)):
         if ctx is None:
-            s = evaluation.score(decisions(records), labels)
+            s = score(decisions(records), labels)
         else:
             with ctx():
-                s = evaluation.score(decisions(records), labels)
+                s = score(decisions(records), labels)
         print(
             f"  {name:<14} precision {s.precision:.3f} recall {s.recall:.3f} F1 {s.f1:.3f} "
             f"hard-negative FP {s.hard_negative_fp_rate:.3f}"

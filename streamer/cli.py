@@ -128,7 +128,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from streamer.evaluation import main as eval_main
+    from streamer.evaluation.cli import main as eval_main
 
     return eval_main(args.rest)
 
@@ -179,7 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["eval"]:
+        # Every flag after ``eval`` is the evaluation's own; argparse's REMAINDER would
+        # refuse one that comes first (``streamer eval --corpus PATH``).
+        args = argparse.Namespace(func=cmd_eval, rest=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except ConfigError as exc:

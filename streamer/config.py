@@ -139,6 +139,14 @@ class FaultSettings(BaseModel):
     fail_on_id: str | None = None
 
 
+class EvaluationSettings(BaseModel):
+    """Where ``streamer eval`` finds its corpora: data the project may use but never ships."""
+
+    # Relative to the working directory: ``make eval`` runs from the repository root,
+    # beside which ``../shared/data`` is laid out; an installed package has no source tree.
+    data_dir: Path = Path("../shared/data")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STREAMER_",
@@ -156,6 +164,7 @@ class Settings(BaseSettings):
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     testing: FaultSettings = Field(default_factory=FaultSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
 
 
 class ConfigError(Exception):

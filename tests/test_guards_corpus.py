@@ -17,24 +17,26 @@ from typing import Any
 
 import pytest
 
-from streamer import evaluation as ev
 from streamer.config import Settings
+from streamer.evaluation import wire as ev
+from streamer.evaluation.corpus import load_reuters
 from streamer.files_io import dedup_records, records_from_dicts
 from streamer.index import Decision
 from streamer.pipeline import Pipeline
 from streamer.records import Prepared
+from tests.conftest import REUTERS
 
-CORPUS_REASON = f"Reuters-21578 corpus not present at {ev.DEFAULT_CORPUS}"
+CORPUS_REASON = f"Reuters-21578 corpus not present at {REUTERS}"
 
 
 @cache
 def _stories() -> dict[int, dict[str, Any]]:
-    return {s["newid"]: s for s in ev.load_reuters(ev.DEFAULT_CORPUS)}
+    return {s["newid"]: s for s in load_reuters(REUTERS)}
 
 
 @pytest.fixture(scope="module")
 def stories() -> dict[int, dict[str, Any]]:
-    if not ev.DEFAULT_CORPUS.is_file():
+    if not REUTERS.is_file():
         pytest.skip(CORPUS_REASON)
     return _stories()
 
