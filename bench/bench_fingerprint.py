@@ -1,6 +1,6 @@
 """Fingerprinting: our numpy Fingerprinter against datasketch's naive MinHash.update loop.
 
-Both sides get the same token lists (from ``streamer.normalize``, made before any
+Both sides get the same token lists (from ``normalize_content``, made before any
 timing) and the same shingle hash function (``Fingerprinter.shingle_hash``), so
 their signatures must be identical; every text is checked.
 """
@@ -11,8 +11,8 @@ import numpy as np
 from datasketch import MinHash
 
 from bench.bench_common import load_stories, median_rate
-from streamer.fingerprint import Fingerprinter
-from streamer.normalize import normalize_content
+from streamer.text.content import normalize_content
+from streamer.text.fingerprint import Fingerprinter
 
 NUM_PERM, SEED, K = 128, 1, 3
 

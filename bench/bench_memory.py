@@ -37,8 +37,8 @@ import numpy as np
 from bench.bench_common import REPO, CorpusMissing, rss_bytes
 from bench.legacy_index import LegacyIndex, legacy_entry
 from streamer.config import Settings
-from streamer.fingerprint import Fingerprinter
 from streamer.index import DedupIndex, IndexEntry
+from streamer.text.fingerprint import Fingerprinter
 
 POOL = 2000
 PROBES = 2000

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from streamer.normalize import normalize_content
+from streamer.text.content import normalize_content
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reuters21578.jsonl.gz"
 ROUNDS = 3

@@ -22,12 +22,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
-from streamer import normalize
+from streamer import pipeline
 from streamer.evaluation.corpus import REUTERS_FILE, load_reuters
 from streamer.evaluation.scoring import score
 from streamer.evaluation.stream import build_stream
 from streamer.evaluation.systems import published_links
 from streamer.files_io import dedup_records
+from streamer.text.content import NormalizedText
 
 REPO = Path(__file__).resolve().parent.parent
 _TAG = re.compile(r"<[^>]*>")
@@ -36,11 +37,11 @@ _WORD = re.compile(r"\w+")
 
 def minimal_normalize(
     *, title: str | None, body: str | None, html: str | None, language: str | None = None
-) -> normalize.NormalizedText:
+) -> NormalizedText:
     text = html_lib.unescape(_TAG.sub(" ", html)) if html else (body or "")
     text = " ".join(text.split())
     title = " ".join((title or "").split())
-    return normalize.NormalizedText(
+    return NormalizedText(
         title=title,
         text=text,
         fp_title=" ".join(_WORD.findall(title.casefold())),
@@ -51,7 +52,8 @@ def minimal_normalize(
 
 @contextmanager
 def first_version_normalization() -> Iterator[None]:
-    with mock.patch.object(normalize, "normalize_content", minimal_normalize):
+    # The pipeline is where normalize_content is looked up, so that is where it is replaced.
+    with mock.patch.object(pipeline, "normalize_content", minimal_normalize):
         yield
 
 

@@ -17,14 +17,14 @@ from operator import itemgetter
 import numpy as np
 
 from streamer.config import DedupSettings
-from streamer.facts import (
+from streamer.models import MatchInfo
+from streamer.text.fact_keys import (
     LOOSE_PREFIX,
     TICKER_PREFIX,
     TITLE_PREFIX,
     figure_key,
     near_spelling,
 )
-from streamer.models import MatchInfo
 
 # At most this many candidates (most shared bands first) are verified per decision.
 MAX_VERIFIED_CANDIDATES = 24

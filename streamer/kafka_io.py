@@ -39,7 +39,6 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from streamer import journal
 from streamer.config import Settings
 from streamer.faults import Faults
-from streamer.fingerprint import Fingerprinter
 from streamer.index import DedupIndex
 from streamer.metrics import Metrics
 from streamer.models import Coordinates, DeadLetter, Outcome, PreparedEnvelope, SourceInfo
@@ -54,6 +53,7 @@ from streamer.records import (
     partition_key,
     to_wire,
 )
+from streamer.text.fingerprint import Fingerprinter
 from streamer.workers import PreparePool
 
 log = logging.getLogger(__name__)

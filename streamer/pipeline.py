@@ -19,10 +19,8 @@ from datetime import UTC, datetime
 import orjson
 from pydantic import ValidationError
 
-from streamer import SCHEMA_VERSION, normalize
+from streamer import SCHEMA_VERSION
 from streamer.config import Settings
-from streamer.facts import extract_facts
-from streamer.fingerprint import Fingerprinter, content_hash
 from streamer.index import DedupIndex, IndexEntry, derive
 from streamer.models import (
     ArticleRecord,
@@ -32,6 +30,11 @@ from streamer.models import (
     RawArticle,
 )
 from streamer.records import InputRecord, Prepared, RecordError, Result, dead_letter
+from streamer.text.content import normalize_content
+from streamer.text.dates import parse_published_at
+from streamer.text.facts import extract_facts
+from streamer.text.fingerprint import Fingerprinter, content_hash
+from streamer.text.urls import canonical_url
 
 Clock = Callable[[], datetime]
 
@@ -108,7 +111,7 @@ class Preparer:
             if record.timestamp_ms is not None and record.timestamp_ms >= 0
             else now
         )
-        norm = normalize.normalize_content(
+        norm = normalize_content(
             title=raw.title, body=raw.body, html=raw.html, language=raw.language
         )
         if not norm.text.strip():
@@ -122,9 +125,7 @@ class Preparer:
                 f"normalized article is {out_bytes} bytes; the output limit is "
                 f"{self.settings.limits.max_output_bytes}",
             )
-        published_at, date_fallback = normalize.parse_published_at(
-            raw.published_at, now=ingested_at
-        )
+        published_at, date_fallback = parse_published_at(raw.published_at, now=ingested_at)
         body_tokens = norm.fp_body.split()
         tokens = norm.fp_title.split() + body_tokens  # (fp_title + " " + fp_body).split()
         shingles = self.fingerprinter.shingles(tokens)
@@ -134,7 +135,7 @@ class Preparer:
         article = PreparedArticle.model_construct(
             id=raw.id,
             source=raw.source,
-            url=normalize.canonical_url(raw.url),
+            url=canonical_url(raw.url),
             title=norm.title,
             text=norm.text,
             published_at=published_at,

@@ -7,11 +7,11 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from streamer import normalize
 from streamer.config import DedupSettings
-from streamer.facts import extract_facts
-from streamer.fingerprint import Fingerprinter, content_hash
 from streamer.index import INITIAL_ROWS, DedupIndex, IndexEntry
+from streamer.text.facts import extract_facts
+from streamer.text.fingerprint import Fingerprinter, content_hash
+from streamer.text.tokens import fingerprint_tokens
 
 SETTINGS = DedupSettings()
 FP = Fingerprinter(SETTINGS.num_perm, SETTINGS.seed, SETTINGS.shingle_size)
@@ -39,8 +39,8 @@ def make(
     **overrides: object,
 ) -> IndexEntry:
     """An entry as the pipeline's Preparer builds one."""
-    fp_title = normalize.fingerprint_tokens(title)
-    fp_body = normalize.fingerprint_tokens(text)
+    fp_title = fingerprint_tokens(title)
+    fp_body = fingerprint_tokens(text)
     tokens = fp_title + fp_body
     shingles = FP.shingles(tokens)
     facts = extract_facts(title, text, fp_body)

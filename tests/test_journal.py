@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from streamer.config import DedupSettings, Settings
-from streamer.fingerprint import Fingerprinter
 from streamer.index import DedupIndex, IndexEntry
 from streamer.journal import (
     CHECKPOINT_PREFIX,
@@ -26,6 +25,7 @@ from streamer.journal import (
 from streamer.models import Coordinates, JournalEntry, Outcome
 from streamer.pipeline import Decider, Preparer, parse_raw
 from streamer.records import InputRecord, Prepared, RecordError
+from streamer.text.fingerprint import Fingerprinter
 
 FEED = Path(__file__).resolve().parent.parent / "streamer" / "samples" / "feed.jsonl"
 NOW = datetime(2024, 5, 20, tzinfo=UTC)

@@ -18,22 +18,23 @@ index can refuse such merges, whatever the shingle similarity says.
 * ``^quaker`` a title word that the article's own body does not contain: in templated
   notices the company is often named only in the title; compared for short items.
 
-The index compares these sets, so their meaning is part of the journal format.
+The index compares these sets, so their meaning is part of the journal format; the
+prefixes and the comparisons the guards make are in ``fact_keys``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
 
 from streamer.models import Facts
-
-TICKER_PREFIX = "$"
-LOOSE_PREFIX = "~"
-TITLE_PREFIX = "^"
-DATE_PREFIX = "@"
-REPEAT_MARK = "#"
+from streamer.text.fact_keys import (
+    DATE_PREFIX,
+    LOOSE_PREFIX,
+    REPEAT_MARK,
+    TICKER_PREFIX,
+    TITLE_PREFIX,
+)
 
 _NUMBER_TOKEN = re.compile(r"\d")
 _TICKER = re.compile(r"[<(]([A-Z][A-Z0-9&\-]{0,11})(?:\.[A-Z]{1,4})?[>)]")
@@ -41,9 +42,9 @@ _TICKER = re.compile(r"[<(]([A-Z][A-Z0-9&\-]{0,11})(?:\.[A-Z]{1,4})?[>)]")
 # Written as r"\b(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*|[A-Z][A-Z&]{1,11})\b" with the shared
 # capital taken out front, so the regex engine skips ahead to capitals; "(?<!\w.)" after
 # it is the leading "\b". Same matches, same order of alternatives.
-_NAME = re.compile(r"[A-Z](?<!\w.)(?:[a-z]+(?:[-'’][A-Z]?[a-z]+)*|[A-Z&]{1,11})\b")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”(\[]\s*|\n\s*|\s[-–—]+\s*)$")
-_MONTHS = {
+NAME_RE = re.compile(r"[A-Z](?<!\w.)(?:[a-z]+(?:[-'’][A-Z]?[a-z]+)*|[A-Z&]{1,11})\b")
+SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;\"“”(\[]\s*|\n\s*|\s[-–—]+\s*)$")
+MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
     "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
     "september": 9, "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
@@ -54,7 +55,7 @@ _MONTHS = {
 # Longest names first, so "Sept." is not read as "Sep" followed by "t.".
 _MONTH_FORMS = [
     form
-    for name in sorted(_MONTHS, key=len, reverse=True)
+    for name in sorted(MONTHS, key=len, reverse=True)
     for form in (name.capitalize(), name.upper())
 ]
 _MONTH_INITIALS = "".join(dict.fromkeys(form[0] for form in _MONTH_FORMS))
@@ -63,7 +64,7 @@ _MONTH_INITIALS = "".join(dict.fromkeys(form[0] for form in _MONTH_FORMS))
 # instead of trying the whole alternation at every position: "(?<!\w.)" after the
 # initial is the leading "\b" (no word character before it), and each initial's own
 # alternatives keep their order, so backtracking tries the same forms in the same order.
-_MONTH = re.compile(
+MONTH_RE = re.compile(
     rf"[{_MONTH_INITIALS}](?<!\w.)(?:"
     + "|".join(
         f"(?<={initial})(?:"
@@ -73,125 +74,21 @@ _MONTH = re.compile(
     )
     + r")\b\.?"
 )
-_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+WORD_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 # Capitalized words that carry no identity: sentence furniture, months, days,
 # wire vocabulary. Kept short on purpose: a word missed here only matters if the
 # other version has a different unknown name too.
 _NOT_NAMES = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "but",
-        "or",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "as",
-        "it",
-        "its",
-        "he",
-        "she",
-        "they",
-        "we",
-        "i",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "their",
-        "his",
-        "her",
-        "our",
-        "you",
-        "your",
-        "said",
-        "says",
-        "will",
-        "would",
-        "could",
-        "should",
-        "may",
-        "might",
-        "can",
-        "also",
-        "however",
-        "meanwhile",
-        "while",
-        "after",
-        "before",
-        "since",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "plc",
-        "llc",
-        "company",
-        "group",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "reuter",
-        "reuters",
-        "update",
-        "corrected",
-        "ap",
-        "afp",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-    ]
+    """
+    the a an and but or of in on at to for from by with as it its he she they we i this
+    that these those there their his her our you your said says will would could should
+    may might can also however meanwhile while after before since mr mrs ms dr inc ltd
+    co corp plc llc company group january february march april may june july august
+    september october november december jan feb mar apr jun jul aug sep sept oct nov dec
+    monday tuesday wednesday thursday friday saturday sunday reuter reuters update
+    corrected ap afp one two three four five six seven eight nine ten eleven twelve
+    """.split()
 )
 
 
@@ -212,7 +109,7 @@ _HEADLINE_WORDS = frozenset(
 def numbers_from_tokens(tokens: Iterable[str]) -> list[str]:
     """Canonical number tokens as a multiset, in first-seen order.
 
-    The tokens come from ``normalize.fingerprint_tokens``, which already puts
+    The tokens come from ``tokens.fingerprint_tokens``, which already puts
     ``1.5 mln dlrs`` and ``$1.5 million`` into one form, so plain set equality
     works here. A repeated figure gets its occurrence number (``20``, ``20#2``):
     "div 20 cts vs 20 cts prior" and "div 20 cts vs 18 cts prior" must differ
@@ -238,22 +135,23 @@ def months_from_text(text: str) -> list[str]:
     """
     counts: dict[str, int] = {}
     out: list[str] = []
-    for m in _MONTH.finditer(text):
+    for m in MONTH_RE.finditer(text):
         word = m.group(0).rstrip(".")
         if not word[:1].isupper():
             continue
         if word.casefold() == "may" and (
-            word == "MAY" or _SENTENCE_START.search(text, max(0, m.start() - 4), m.start())
+            word == "MAY" or SENTENCE_START_RE.search(text, max(0, m.start() - 4), m.start())
         ):
             continue
-        tok = f"{DATE_PREFIX}{_MONTHS[word.casefold()]}"
+        tok = f"{DATE_PREFIX}{MONTHS[word.casefold()]}"
         n = counts.get(tok, 0) + 1
         counts[tok] = n
         out.append(tok if n == 1 else f"{tok}{REPEAT_MARK}{n}")
     return out
 
 
-def _key(word: str) -> str:
+def word_key(word: str) -> str:
+    """The key of a name or title word: case-folded, possessive and curly apostrophe gone."""
     if word.endswith(("'s", "’s")):  # a possessive names the same thing
         word = word[:-2]
     return word.casefold().replace("’", "'")
@@ -277,20 +175,20 @@ def entities_from_text(text: str) -> list[str]:
     seen: dict[str, None] = dict.fromkeys(tickers_from_text(text))
     sentence_initial: dict[str, None] = {}
     inner: dict[str, None] = {}
-    for m in _NAME.finditer(text):
+    for m in NAME_RE.finditer(text):
         word = m.group(0)
         # A name is ASCII letters, "&" and "-" unless it has an apostrophe: then
         # casefold() is lower() and there is no possessive to drop.
-        key = _key(word) if "'" in word or "’" in word else word.lower()
+        key = word_key(word) if "'" in word or "’" in word else word.lower()
         if key in _NOT_NAMES or len(key) < 2:
             continue
         start = m.start()
-        # After a space that follows a letter or digit no _SENTENCE_START alternative
+        # After a space that follows a letter or digit no SENTENCE_START_RE alternative
         # can end (each needs punctuation, a line break or a dash before the spaces):
         # the common mid-sentence case needs no regex.
         if start >= 2 and text[start - 1] == " " and text[start - 2].isalnum():
             inner.setdefault(key, None)
-        elif _SENTENCE_START.search(text, max(0, start - 4), start) is not None:
+        elif SENTENCE_START_RE.search(text, max(0, start - 4), start) is not None:
             sentence_initial.setdefault(key, None)
         else:
             inner.setdefault(key, None)
@@ -303,12 +201,12 @@ _ASCII_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _is_word_of(lower: str, word: str) -> bool:
-    """Whether ``word`` is one of ``_WORD.findall(lower)``, for lower-cased ASCII ``lower``.
+    """Whether ``word`` is one of ``WORD_RE.findall(lower)``, for lower-cased ASCII ``lower``.
 
-    On ASCII text a ``_WORD`` match starts at ``i`` exactly when ``lower[i]`` is a letter
+    On ASCII text a ``WORD_RE`` match starts at ``i`` exactly when ``lower[i]`` is a letter
     or digit and neither the character before is one, nor is it an apostrophe or hyphen
     that follows one (the previous word would have gone on through it); from such an
-    ``i`` the word is ``_WORD.match(lower, i)``. So only the places where ``word``
+    ``i`` the word is ``WORD_RE.match(lower, i)``. So only the places where ``word``
     occurs are looked at, not every word of the text.
     """
     chars = _ASCII_WORD_CHARS
@@ -317,21 +215,21 @@ def _is_word_of(lower: str, word: str) -> bool:
         if i == 0 or not (
             lower[i - 1] in chars or (lower[i - 1] in "'-" and i >= 2 and lower[i - 2] in chars)
         ):
-            m = _WORD.match(lower, i)
+            m = WORD_RE.match(lower, i)
             if m is not None and m.end() == i + len(word):
                 return True
         i = lower.find(word, i + 1)
     return False
 
 
-class _BodyKeys:
-    """Membership in ``{_key(w) for w in _WORD.findall(text)}`` without keying every word.
+class BodyKeys:
+    """Membership in ``{word_key(w) for w in WORD_RE.findall(text)}`` without keying every word.
 
     Keying every body word was most of the cost of the facts, yet only the few title
     words are ever looked up. For ASCII text without "'S" (nearly all wire copy) a
     lookup is answered from the lower-cased text instead, with the same result:
     lower-casing ASCII maps letters to letters and leaves every other character, so
-    the words of ``text.lower()`` are the lower-cased words of ``text``; ``_key`` is
+    the words of ``text.lower()`` are the lower-cased words of ``text``; ``word_key`` is
     then ``lower()`` with a final "'s" dropped, and with no "'S" in the text a word
     ends in "'s" exactly when its lower-cased form does. So ``key`` is a body key iff
     it is a lower-cased word not ending in "'s", or ``key + "'s"`` is one.
@@ -347,7 +245,7 @@ class _BodyKeys:
         if text.isascii() and "'S" not in text:
             self._lower = text.lower()
         else:
-            self._direct = {_key(w) for w in _WORD.findall(text)}
+            self._direct = {word_key(w) for w in WORD_RE.findall(text)}
 
     def __contains__(self, key: str) -> bool:
         if self._direct is not None:
@@ -358,10 +256,10 @@ class _BodyKeys:
         )
 
 
-def _title_keys(title: str, text: str) -> list[str]:
+def title_keys(title: str, text: str) -> list[str]:
     """Every title word as a loose key; the ones the body never uses as title keys."""
-    words = [_key(w) for w in _WORD.findall(title)]
-    body_words = _BodyKeys(text)
+    words = [word_key(w) for w in WORD_RE.findall(title)]
+    body_words = BodyKeys(text)
     out: dict[str, None] = {}
     for w in words:
         if len(w) < 2 or w in _NOT_NAMES or _NUMBER_TOKEN.search(w):
@@ -382,88 +280,8 @@ def extract_facts(title: str, text: str, fp_tokens: Iterable[str]) -> Facts:
     entities: dict[str, None] = dict.fromkeys(tickers_from_text(title))
     for key in entities_from_text(text):
         entities.setdefault(key, None)
-    for key in _title_keys(title, text):
+    for key in title_keys(title, text):
         if key[1:] not in entities:
             entities.setdefault(key, None)
     numbers = numbers_from_tokens(fp_tokens) + months_from_text(text)
     return Facts(numbers=numbers, entities=list(entities))
-
-
-# --------------------------------------------------------------------------------------
-# Comparison helpers used by the index guards
-
-
-def number_value(token: str) -> Decimal | None:
-    """The value of a canonical number token, or None for "4th", "1-1/2" and the like."""
-    try:
-        value = Decimal(token.partition(REPEAT_MARK)[0])
-    except (InvalidOperation, ValueError):
-        return None
-    return value if value.is_finite() else None
-
-
-_THOUSAND = Decimal(1000)
-
-
-def figure_key(token: str) -> str:
-    """A number token with its scale factored out (powers of a thousand), occurrence kept.
-
-    Two tokens with equal keys are one figure written with different scale words:
-    "348.2 billion" and "348.2 bilion" (a typo loses the scale) give 348.2 both.
-    Dates and tokens that are not plain numbers are their own key.
-    """
-    base, mark, nth = token.partition(REPEAT_MARK)
-    value = number_value(base)
-    if value is None or value == 0:
-        return token
-    value = abs(value)
-    while value >= _THOUSAND:
-        value /= _THOUSAND
-    while value < 1:
-        value *= _THOUSAND
-    return f"{value.normalize():f}{mark}{nth}"
-
-
-def same_figure(a: str, b: str) -> bool:
-    """True if two number tokens are one figure written with another scale word.
-
-    "348.2 billion" and "348.2 bilion" (a typo loses the scale) differ by a power of
-    a thousand; 10 cts and 1 ct, or 66 and 65.50, do not.
-    """
-    if a == b:
-        return True
-    if a.partition(REPEAT_MARK)[2] != b.partition(REPEAT_MARK)[2]:
-        return False
-    va, vb = number_value(a), number_value(b)
-    if va is None or vb is None or va == 0 or vb == 0:
-        return False
-    big, small = (va, vb) if abs(va) >= abs(vb) else (vb, va)
-    ratio = big / small
-    return ratio in _THOUSANDS
-
-
-_THOUSANDS = frozenset(Decimal(10) ** (3 * k) for k in range(1, 5))
-
-
-def near_spelling(a: str, b: str) -> bool:
-    """One edit (insert, delete, substitute, swap adjacent) apart, for words of 5+ letters."""
-    la, lb = len(a), len(b)
-    if min(la, lb) < 5 or abs(la - lb) > 1:
-        return False
-    if la == lb:
-        diff = [i for i in range(la) if a[i] != b[i]]
-        if len(diff) <= 1:
-            return True
-        return (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
-        )
-    if la < lb:
-        a, b = b, a
-    # a is one longer than b: deleting one letter of a must give b
-    i = 0
-    while i < len(b) and a[i] == b[i]:
-        i += 1
-    return a[i + 1 :] == b[i:]

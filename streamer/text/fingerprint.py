@@ -39,7 +39,8 @@ _MULTIPLIERS_INT = [int(m) for m in _POSITION_MULTIPLIERS]
 _MASK64 = (1 << 64) - 1
 _MASK32 = (1 << 32) - 1
 _MAX_HASH32 = np.uint32(0xFFFFFFFF)
-_TOKEN_CACHE_LIMIT = 500_000
+# Token hashes cached before the cache starts over: the vocabulary of a stream has no end.
+TOKEN_CACHE_LIMIT = 500_000
 # Rows of the (shingles x permutations) scratch matrix kept between calls; longer
 # texts are done in slices of this many shingles.
 _CHUNK_ROWS = 512
@@ -62,7 +63,14 @@ class Fingerprinter:
     threads: the scratch buffer is reused).
     """
 
-    def __init__(self, num_perm: int = 128, seed: int = 1, shingle_size: int = 3) -> None:
+    def __init__(
+        self,
+        num_perm: int = 128,
+        seed: int = 1,
+        shingle_size: int = 3,
+        *,
+        token_cache_limit: int = TOKEN_CACHE_LIMIT,
+    ) -> None:
         if not 1 <= shingle_size <= len(_POSITION_MULTIPLIERS):
             raise ValueError(f"shingle_size must be in 1..{len(_POSITION_MULTIPLIERS)}")
         self.num_perm = num_perm
@@ -73,18 +81,19 @@ class Fingerprinter:
         self._a = np.asarray(a, dtype=np.uint32)
         self._b = np.asarray(b, dtype=np.uint32)
         self._token_cache: dict[str, int] = {}
+        self._token_cache_limit = token_cache_limit
         self._scratch = np.empty((_CHUNK_ROWS, num_perm), dtype=np.uint32)
 
     def _token_hash(self, token: str) -> int:
         cached = self._token_cache.get(token)
         if cached is None:
             cached = _blake64(token)
-            if len(self._token_cache) >= _TOKEN_CACHE_LIMIT:
+            if len(self._token_cache) >= self._token_cache_limit:
                 self._token_cache.clear()
             self._token_cache[token] = cached
         return cached
 
-    def _token_hashes(self, tokens: Sequence[str]) -> np.ndarray:
+    def token_hashes(self, tokens: Sequence[str]) -> np.ndarray:
         """64-bit hashes of ``tokens``; the cache lookup runs in C (``map``) for known tokens."""
         cache = self._token_cache
         hashes = list(map(cache.get, tokens))
@@ -115,7 +124,7 @@ class Fingerprinter:
         """
         if not tokens:
             return np.empty(0, dtype=np.uint32)
-        th = self._token_hashes(tokens)
+        th = self.token_hashes(tokens)
         k = min(self.shingle_size, len(th))
         n = len(th) - k + 1
         with np.errstate(over="ignore"):

@@ -8,13 +8,10 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from streamer.normalize import (
-    NormalizedText,
-    canonical_url,
-    fingerprint_tokens,
-    normalize_content,
-    parse_published_at,
-)
+from streamer.text.content import NormalizedText, normalize_content
+from streamer.text.dates import parse_published_at
+from streamer.text.tokens import fingerprint_tokens
+from streamer.text.urls import canonical_url
 
 MARKUP_RE = re.compile(r"<[A-Za-z/!?][^<>]*>")
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

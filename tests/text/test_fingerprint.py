@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from streamer.fingerprint import Fingerprinter, content_hash
+from streamer.text.fingerprint import Fingerprinter, content_hash
 
 
 def words(text: str) -> list[str]:
@@ -119,3 +119,11 @@ def test_shingle_size_bounds() -> None:
         Fingerprinter(shingle_size=0)
     with pytest.raises(ValueError):
         Fingerprinter(shingle_size=9)
+
+
+def test_token_hashes_survive_the_cache_clearing_mid_text() -> None:
+    tokens = [f"t{i % 37}" for i in range(200)]
+    expected = Fingerprinter().token_hashes(tokens)
+    small = Fingerprinter(token_cache_limit=5)
+    assert small.token_hashes(tokens).tolist() == expected.tolist()
+    assert small.token_hashes(tokens[::-1]).tolist() == expected.tolist()[::-1]

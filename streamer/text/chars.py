@@ -1,0 +1,93 @@
+"""One spelling of every character: mojibake repaired, entities unescaped, one typography.
+
+Outlets differ in encoding accidents and typography, not in content: "â€™", "’" and
+"'" are one apostrophe, a no-break space is a space, "&amp;amp;" is "&". Quotes,
+dashes, spaces and line breaks each get one form and invisible format characters go;
+hashing any of these apart would split one story into many.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+import sys
+import unicodedata
+from functools import lru_cache
+
+import ftfy
+
+_FTFY_CONFIG = ftfy.TextFixerConfig(
+    # Entities are unescaped by our own, fixpoint-stable step: ftfy's "auto" mode depends
+    # on whether a "<" happens to be present, which would break idempotence.
+    unescape_html=False,
+    normalization="NFKC",
+    explain=False,
+)
+
+_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_MAX_ENTITY_ROUNDS = 8
+
+_QUOTES_DOUBLE = (
+    "\u00ab\u00bb\u201c\u201d\u201e\u201f\u2033\u2036\u275d\u275e\u301d\u301e\u301f\uff02"
+)
+_QUOTES_SINGLE = "\u2018\u2019\u201a\u201b\u2032\u2035\u2039\u203a\u275b\u275c\uff07`\u00b4"
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d"
+_LINE_BREAKS = "\u000b\u000c\u001c\u001d\u001e\u0085\u2028\u2029"
+
+
+@lru_cache(maxsize=1)
+def _char_table() -> dict[int, str | None]:
+    """One pass of str.translate gives one form of quotes, dashes and spaces.
+
+    Zero-width and other format characters are dropped because they make visually
+    equal strings hash differently; lone surrogates are dropped because they cannot be
+    encoded downstream.
+    """
+    table: dict[int, str | None] = {}
+    for cp in range(sys.maxunicode + 1):
+        cat = unicodedata.category(chr(cp))
+        if cat == "Zs":
+            table[cp] = " "
+        elif cat in ("Cf", "Cs") or (cat == "Cc" and cp not in (9, 10)):
+            table[cp] = None
+    table.update({ord(c): '"' for c in _QUOTES_DOUBLE})
+    table.update({ord(c): "'" for c in _QUOTES_SINGLE})
+    table.update({ord(c): "-" for c in _DASHES})
+    table.update({ord(c): "\n" for c in _LINE_BREAKS})
+    table[ord("\t")] = " "
+    table[ord("\u2026")] = "..."
+    return table
+
+
+_ASCII_TABLE: dict[int, str | None] = {cp: None for cp in range(32) if cp not in (9, 10)}
+_ASCII_TABLE.update({9: " ", 11: "\n", 12: "\n", 28: "\n", 29: "\n", 30: "\n", 127: None})
+
+
+def _unescape_entities(s: str) -> str:
+    """Feeds double-escape ("&amp;amp;"); unescape to a fixpoint so output is stable."""
+    for _ in range(_MAX_ENTITY_ROUNDS):
+        if "&" not in s:
+            break
+        new = _ENTITY_RE.sub(lambda m: _html.unescape(m.group(0)), s)
+        if new == s:
+            break
+        s = new
+    return s
+
+
+def fix_chars(s: str) -> str:
+    """Repair mojibake and settle on one spelling of every character."""
+    if "\r" in s:
+        s = s.replace("\r\n", "\n").replace("\r", "\n")
+    s = _unescape_entities(s)
+    if s.isascii():
+        return s.translate(_ASCII_TABLE)
+    try:
+        s = ftfy.fix_text(s, _FTFY_CONFIG)
+    except Exception:  # ftfy is heuristic code; a bad guess must not lose the article
+        s = unicodedata.normalize("NFKC", s)
+    table = _char_table()
+    s = s.translate(table)
+    # Dropping format characters can expose new compositions, and NFKC can produce
+    # characters the table maps, so settle both (the second translate only maps).
+    return unicodedata.normalize("NFKC", s).translate(table)

@@ -1,0 +1,74 @@
+"""An HTML page's main text and its title.
+
+A portal page is mostly not the story: navigation, share bars, related links, ads,
+scripts. trafilatura finds the main content; when it fails or finds nothing, the
+linear tag stripper of ``markup`` takes the whole page, and the boilerplate filter
+after it does the rest.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+import warnings
+
+from streamer.text.markup import strip_tags
+
+# A page is capped before extraction so that a hostile or broken page costs bounded
+# time; real articles are far below this size.
+MAX_HTML_CHARS = 1_000_000
+# The title is looked for this far into the page (its head is far shorter).
+_TITLE_SEARCH_CHARS = 200_000
+
+_I = re.IGNORECASE
+_PAGE_RE = re.compile(
+    r"<(?:html|body|head|nav|header|footer|aside|script|style|form|iframe|main|article|"
+    r"meta|title)\b",
+    _I,
+)
+_OG_TITLE_RE = re.compile(
+    r"<meta\s[^<>]{0,300}?property=[\"']og:title[\"'][^<>]{0,300}?content=[\"']([^\"'<>]{1,500})",
+    _I,
+)
+_TITLE_TAG_RE = re.compile(r"<title\b[^<>]{0,300}>([^<>]{1,500})</title", _I)
+
+
+def page_text(page: str) -> str:
+    """Main text of a page; paragraphs separated by blank lines."""
+    page = page[:MAX_HTML_CHARS]
+    text: str | None = None
+    if _PAGE_RE.search(page):
+        try:
+            text = _trafilatura_extract(page)
+        except BaseException as exc:  # lxml/trafilatura on hostile input: fall back
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            text = None
+        if text:
+            return text.replace("\n", "\n\n")
+    return strip_tags(page)
+
+
+def _trafilatura_extract(page: str) -> str | None:
+    import trafilatura
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return trafilatura.extract(
+            page,
+            fast=True,
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            include_links=False,
+            include_formatting=False,
+            with_metadata=False,
+            deduplicate=False,
+        )
+
+
+def page_title(page: str) -> str:
+    """Title for pages that come without one: og:title beats <title>."""
+    head = page[:_TITLE_SEARCH_CHARS]
+    m = _OG_TITLE_RE.search(head) or _TITLE_TAG_RE.search(head)
+    return _html.unescape(m.group(1)) if m else ""
