@@ -22,7 +22,7 @@ from streamer.faults import Faults
 from streamer.kafka.clients import make_consumer
 from streamer.kafka.commit import BatchOrder, BatchState
 from streamer.kafka.observer import Observer
-from streamer.kafka.recovery import RecoveredState, Recovery
+from streamer.kafka.recovery import Recovery
 from streamer.kafka.service import ConsumerService
 from streamer.kafka.stages import AllStage, DedupStage, Stage
 
@@ -75,30 +75,24 @@ class DecideService(ConsumerService):
         return self.state.next_offsets.get(tp)
 
     def catch_up(self) -> bool:
-        """Recovery, once after each assignment.
+        """Recovery, once after each assignment, before any of its input.
 
         Records polled with the assignment may start before the checkpoint: the
         loop drops them, and every partition is sought to where it must start.
         """
         if not self.needs_recovery:
             return False
-        assert self.consumer is not None
-        recovered = self.recover()
+        assert self.recovery is not None and self.consumer is not None, "runs inside run()"
+        self.needs_recovery = False
+        self.observer.recovery_started()
+        recovered = self.recovery.run(self.assigned, self.stage)
+        self.state = recovered.batch_state
         for tp in self.assigned:
             self.consumer.seek(tp, self.state.next_offsets[tp])
         self.observer.recovery_finished(
             recovered.journal_records, recovered.seconds, len(self.stage.index)
         )
         return True
-
-    def recover(self) -> RecoveredState:
-        """Rebuild the index and take up the state recovery found (see ``recovery``)."""
-        assert self.recovery is not None, "recover() runs on an open service"
-        self.needs_recovery = False
-        self.observer.recovery_started()
-        recovered = self.recovery.run(self.assigned, self.stage)
-        self.state = recovered.batch_state
-        return recovered
 
     def process_batch(self, records: list[Any]) -> None:
         assert self.order is not None
