@@ -10,7 +10,8 @@ One room per idea, in the order a record meets them:
   the ``BatchState`` it carries from batch to batch;
 * ``recovery``: the journal replayed into the index and the bounded tail scan,
   returned as a ``RecoveredState``;
-* ``service``: the one consumer loop (poll, stop, idle exit, rebalances, lag)
-  and the ``Observer`` it reports to;
+* ``service``: the one consumer loop (poll, stop, idle exit, rebalances, lag);
+* ``observer``: the hooks the loop reports through (``streamer.metrics.Metrics``
+  implements them);
 * ``decide`` and ``prepare``: the services of the roles on that loop.
 """
