@@ -29,14 +29,14 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from bench.bench_common import input_values, tag
 from streamer.broker import EmbeddedBroker
 from streamer.config import Settings
-from streamer.kafka_io import (
-    DecideService,
+from streamer.kafka.clients import (
     end_offsets,
     ensure_topics,
     make_consumer,
     make_producer,
     read_to_end,
 )
+from streamer.kafka.decide import DecideService
 from streamer.metrics import Metrics
 
 POOL_WORKERS = 2

@@ -2,8 +2,8 @@
 
 Writes N journal entries (realistic shingle sets: 60-260 shingles, as Reuters
 stories have) and one checkpoint to the embedded broker, then times the real
-``DecideService.recover`` — journal read, replay, index rebuild, bounded tail
-scan — as a restarted service would run it.
+recovery — journal read, replay, index rebuild, bounded tail
+scan — as a restarted service would run it (``Recovery.run``).
 
     python bench/bench_recovery.py [--articles 100000]
 """
@@ -11,7 +11,6 @@ scan — as a restarted service would run it.
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -21,10 +20,13 @@ from kafka.structs import TopicPartition
 
 from streamer.broker import EmbeddedBroker
 from streamer.config import Settings
+from streamer.faults import Faults
 from streamer.index import IndexEntry
 from streamer.journal import encode_checkpoint, encode_entry
-from streamer.kafka_io import DecideService, ensure_topics, make_consumer, make_producer
-from streamer.metrics import Metrics
+from streamer.kafka.clients import ensure_topics, make_consumer, make_producer
+from streamer.kafka.commit import JournalWriter
+from streamer.kafka.recovery import Recovery
+from streamer.kafka.stages import AllStage
 from streamer.models import Coordinates, Outcome
 from streamer.text.fingerprint import content_hash
 
@@ -81,19 +83,25 @@ def write_journal(settings: Settings, n: int, seed: int = 7) -> float:
 
 
 def time_recovery(settings: Settings) -> tuple[float, int]:
-    service = DecideService(settings, Metrics(), threading.Event())
-    service.producer = make_producer(settings)
-    service.consumer = make_consumer(settings, settings.kafka.group_id)
-    service.reader = make_consumer(settings, None)
+    stage = AllStage(settings, Faults())
+    producer = make_producer(settings)
+    consumer = make_consumer(settings, settings.kafka.group_id)
+    reader = make_consumer(settings, None)
     tp = TopicPartition(settings.topics.raw, 0)
-    service.consumer.assign([tp])
-    service.assigned = {tp}
-    started = time.perf_counter()
-    service.recover()
-    seconds = time.perf_counter() - started
-    size = len(service.stage.index)
-    service.close()
-    return seconds, size
+    consumer.assign([tp])
+    recovery = Recovery(
+        settings, reader, consumer, JournalWriter(producer, settings.topics.journal)
+    )
+    try:
+        started = time.perf_counter()
+        recovery.run({tp}, stage)
+        seconds = time.perf_counter() - started
+        return seconds, len(stage.index)
+    finally:
+        consumer.close()
+        reader.close()
+        producer.close(timeout=10)
+        stage.close()
 
 
 def run(articles: int = 100_000) -> dict[str, float]:

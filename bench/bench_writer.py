@@ -14,7 +14,7 @@ from typing import Any
 from bench.bench_common import median_rate
 from bench.bench_decide import prepared_articles
 from streamer.config import Settings
-from streamer.kafka_io import DedupStage
+from streamer.kafka.stages import DedupStage
 from streamer.models import PreparedEnvelope, SourceInfo
 from streamer.records import to_wire
 

@@ -53,7 +53,8 @@ def _install_signal_handlers(stop: threading.Event) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from streamer.faults import Faults
-    from streamer.kafka_io import DecideService, PrepareService
+    from streamer.kafka.decide import DecideService
+    from streamer.kafka.prepare import PrepareService
     from streamer.metrics import Metrics, MetricsServer
 
     settings = _settings(args)

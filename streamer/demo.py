@@ -20,13 +20,8 @@ from kafka.structs import TopicPartition
 
 from streamer.broker import EmbeddedBroker
 from streamer.config import Settings
-from streamer.kafka_io import (
-    DecideService,
-    ensure_topics,
-    make_consumer,
-    make_producer,
-    read_to_end,
-)
+from streamer.kafka.clients import ensure_topics, make_consumer, make_producer, read_to_end
+from streamer.kafka.decide import DecideService
 from streamer.logs import setup_logging
 from streamer.metrics import Metrics, MetricsServer
 

@@ -1,16 +1,22 @@
 """Every Prometheus metric, created once, updated from the adapters' hooks.
 
 Pure modules never import this: the pipeline returns what happened and the
-adapters report it here. Each ``Metrics`` owns its registry so tests (and
-several services in one process) do not collide on global state.
+adapters report it here, through the hooks of ``streamer.kafka.observer.Observer``
+that ``Metrics`` implements (which metric an event moves is decided here, and
+only here). Each ``Metrics`` owns its registry so tests (and several services in
+one process) do not collide on global state.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -23,6 +29,9 @@ from prometheus_client import (
 from prometheus_client.process_collector import ProcessCollector
 
 from streamer import __version__
+
+if TYPE_CHECKING:
+    from streamer.records import Result
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +132,72 @@ class Metrics:
         for name, value in flags.items():
             setattr(self.health, name, value)
         self.ready.set(1 if self.health.ready else 0)
+
+    # -- the Observer hooks (streamer.kafka.observer) ---------------------------------------------
+
+    def service_started(self, input_topic: str, stateless: bool) -> None:
+        self.consumed.labels(topic=input_topic)
+        if stateless:
+            self.set_health(broker_reachable=True, recovered=True)
+        else:
+            self.set_health(broker_reachable=True)
+
+    def partitions_assigned(self, partitions: Collection[tuple[str, int]], stateless: bool) -> None:
+        self.rebalances.labels(event="assigned").inc()
+        self.set_health(assigned=bool(partitions), recovered=stateless)
+
+    def partitions_revoked(
+        self, partitions: Collection[tuple[str, int]], event: str, still_assigned: int
+    ) -> None:
+        self.rebalances.labels(event=event).inc()
+        for topic, partition in partitions:
+            with contextlib.suppress(KeyError):
+                self.lag.remove(topic, str(partition))
+        self.set_health(assigned=bool(still_assigned))
+
+    def records_consumed(self, topic: str, records: int) -> None:
+        self.consumed.labels(topic=topic).inc(records)
+
+    def lag_measured(self, partition: tuple[str, int], lag: int) -> None:
+        topic, number = partition
+        self.lag.labels(topic, str(number)).set(lag)
+
+    def offsets_committed(self) -> None:
+        self.commits.inc()
+
+    def batch_committed(
+        self, results: Sequence[Result | None], seconds: float, index_size: int
+    ) -> None:
+        now_ms = time.time() * 1000
+        for res in results:
+            if res is None:
+                continue
+            self.articles.labels(outcome=res.outcome.value).inc()
+            self.processing.observe(res.seconds)
+            if res.error is not None:
+                self.deadletters.labels(reason=res.error.type).inc()
+            if res.source.timestamp_ms is not None:
+                self.end_to_end.observe(max(now_ms - res.source.timestamp_ms, 0) / 1000)
+        self.index_size.set(index_size)
+        self.batch.observe(seconds)
+
+    def record_prepared(self, seconds: float, is_article: bool) -> None:
+        if is_article:
+            self.prepared.inc()
+        self.processing.observe(seconds)
+
+    def recovery_started(self) -> None:
+        self.recovery_in_progress.set(1)
+
+    def recovery_finished(self, journal_records: int, seconds: float, index_size: int) -> None:
+        self.recovery_records.inc(journal_records)
+        self.recovery_seconds.set(seconds)
+        self.recovery_in_progress.set(0)
+        self.index_size.set(index_size)
+        self.set_health(recovered=True)
+
+    def service_stopping(self) -> None:
+        self.set_health(assigned=False, recovered=False)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -31,7 +31,7 @@ from streamer.broker import free_port
 from streamer.config import KafkaSettings, Settings, load_settings
 from streamer.demo import sample_feed
 from tests.conftest import make_settings
-from tests.kafkautil import REPO, http_get, key_of, produce, read_outputs, wait_for
+from tests.kafka.kafkautil import REPO, http_get, key_of, produce, read_outputs, wait_for
 
 SASL_SECRET = "s3cr3t-SASL-7f2c91e4"
 SSL_SECRET = "s3cr3t-SSL-b81d03aa"

@@ -33,7 +33,7 @@ from streamer import __version__
 from streamer.broker import free_port
 from streamer.demo import sample_feed
 from tests.conftest import make_settings
-from tests.kafkautil import REPO, key_of, produce, read_outputs, wait_for, write_config
+from tests.kafka.kafkautil import REPO, key_of, produce, read_outputs, wait_for, write_config
 
 DASHBOARD = REPO / "config" / "grafana" / "dashboards" / "streamer.json"
 # Grafana's built-in variables, as Grafana would expand them for a 1 s scrape interval.

@@ -20,15 +20,18 @@ from kafka.structs import TopicPartition
 
 from streamer.config import Settings
 from streamer.demo import key_of  # noqa: F401  (re-exported for the tests)
-from streamer.kafka_io import (
+from streamer.files_io import dedup_records
+from streamer.kafka.clients import (
+    end_offsets,
     ensure_topics,
     make_consumer,
     make_producer,
     read_to_end,
 )
+from streamer.models import Outcome
 from streamer.records import parse_headers
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def produce(
@@ -91,8 +94,6 @@ def read_outputs(settings: Settings) -> dict[str, list[Output]]:
 
 
 def raw_end(settings: Settings) -> dict[int, int]:
-    from streamer.kafka_io import end_offsets
-
     reader = make_consumer(settings, None)
     try:
         parts = reader.partitions_for_topic(settings.topics.raw) or {0}
@@ -128,6 +129,19 @@ def decisions(outputs: dict[str, list[Output]]) -> dict[str, tuple[str, str | No
     for name in ("clean", "duplicate"):
         for o in outputs[name]:
             out[o.value["id"]] = (name, o.value.get("duplicate_of"))
+    return out
+
+
+def file_decisions(values: list[bytes], **settings_kw: object) -> dict[str, tuple[str, str | None]]:
+    """The decisions of the file path over the same inputs in the same order."""
+    results = dedup_records(values)
+    out: dict[str, tuple[str, str | None]] = {}
+    for r in results:
+        if r.outcome is Outcome.DEADLETTER:
+            continue
+        assert r.article_id is not None and r.decision is not None
+        name = "clean" if r.outcome is Outcome.CLEAN else "duplicate"
+        out[r.article_id] = (name, r.decision.duplicate_of)
     return out
 
 

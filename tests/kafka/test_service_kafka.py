@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from streamer.demo import sample_feed, unstorable_inputs
-from streamer.files_io import dedup_records
-from streamer.models import Outcome
 from tests.conftest import make_settings
-from tests.kafkautil import (
+from tests.kafka.kafkautil import (
+    REPO,
     assert_exactly_once,
     decisions,
+    file_decisions,
     key_of,
     produce,
     read_outputs,
@@ -36,18 +36,6 @@ def feed_with_bad_inputs() -> list[tuple[bytes | None, bytes]]:
     for i, item in enumerate(unstorable_inputs()):
         feed.insert(7 + 13 * i, item)
     return feed
-
-
-def file_decisions(values: list[bytes], **settings_kw: object) -> dict[str, tuple[str, str | None]]:
-    results = dedup_records(values)
-    out: dict[str, tuple[str, str | None]] = {}
-    for r in results:
-        if r.outcome is Outcome.DEADLETTER:
-            continue
-        assert r.article_id is not None and r.decision is not None
-        name = "clean" if r.outcome is Outcome.CLEAN else "duplicate"
-        out[r.article_id] = (name, r.decision.duplicate_of)
-    return out
 
 
 def test_every_input_once_bad_input_dead_lettered_and_same_as_file_path(
@@ -79,9 +67,7 @@ def test_every_input_once_bad_input_dead_lettered_and_same_as_file_path(
         assert letter.value["topic"] == settings.topics.raw
         assert letter.value["offset"] == letter.input[2]  # type: ignore[index]
 
-    expected = json.loads(
-        (Path(__file__).parent.parent / "streamer/samples/expected.json").read_text()
-    )
+    expected = json.loads((REPO / "streamer/samples/expected.json").read_text())
     got = decisions(outputs)
     for rewrite in expected["duplicates"]:
         assert got[rewrite][0] == "duplicate", rewrite

@@ -29,9 +29,10 @@ from kafka.structs import TopicPartition
 from streamer.broker import free_port
 from streamer.config import Settings
 from streamer.demo import sample_feed
-from streamer.kafka_io import make_consumer, make_producer, read_to_end
+from streamer.kafka.clients import make_consumer, make_producer, read_to_end
 from tests.conftest import REUTERS, make_settings
-from tests.kafkautil import (
+from tests.kafka.kafkautil import (
+    REPO,
     assert_exactly_once,
     http_get,
     key_of,
@@ -45,7 +46,6 @@ from tests.kafkautil import (
 
 pytestmark = [pytest.mark.kafka]
 
-REPO = Path(__file__).resolve().parent.parent
 EXPECTED = json.loads((REPO / "streamer" / "samples" / "expected.json").read_text())
 # Reuters stories as filler, so that a kill lands while there is still work in flight.
 # Their dates are pinned inside the sample feed's day: a story without a date would be

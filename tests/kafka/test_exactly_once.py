@@ -20,9 +20,10 @@ from streamer.broker import EmbeddedBroker
 from streamer.config import FaultSettings, Settings
 from streamer.demo import sample_feed
 from tests.conftest import REUTERS, external_bootstrap, make_settings, reuters_record
-from tests.kafkautil import (
+from tests.kafka.kafkautil import (
     assert_exactly_once,
     decisions,
+    file_decisions,
     key_of,
     produce,
     read_outputs,
@@ -31,7 +32,6 @@ from tests.kafkautil import (
     wait_for,
     write_config,
 )
-from tests.test_service_kafka import file_decisions
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -73,7 +73,7 @@ def output_count(settings: Settings) -> int:
     """Records on the three output topics, from their high watermarks (cheap to poll)."""
     from kafka.structs import TopicPartition
 
-    from streamer.kafka_io import end_offsets, make_consumer
+    from streamer.kafka.clients import end_offsets, make_consumer
 
     t = settings.topics
     reader = make_consumer(settings, None)

@@ -1,0 +1,110 @@
+"""The ``all`` and ``dedup`` roles: the single ordered writer of an index.
+
+Both run the same loop, batch order and recovery; they differ only in their
+stage (the whole pipeline over ``news.raw``, or the decision over
+``news.prepared``). After every assignment, before any of its input, the
+index is recovered from the journal (``streamer.kafka.recovery``); each batch
+then goes through the batch order (``streamer.kafka.commit``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.structs import TopicPartition
+
+from streamer.config import Settings
+from streamer.faults import Faults
+from streamer.kafka.clients import make_consumer
+from streamer.kafka.commit import BatchOrder, BatchState
+from streamer.kafka.observer import Observer
+from streamer.kafka.recovery import Recovery
+from streamer.kafka.service import ConsumerService
+from streamer.kafka.stages import AllStage, DedupStage, Stage
+
+log = logging.getLogger(__name__)
+
+
+class DecideService(ConsumerService):
+    """Decides every input once, in partition order, against an index recovered on assignment."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        observer: Observer,
+        stop: threading.Event,
+        exit_when_idle: float | None = None,
+        faults: Faults | None = None,
+    ) -> None:
+        super().__init__(settings, observer, stop, exit_when_idle)
+        self.faults = faults or Faults()
+        self.role = settings.role
+        self.stage: Stage
+        if self.role == "dedup":
+            self.stage = DedupStage(settings)
+            self.input_topic = settings.topics.prepared
+        else:
+            self.stage = AllStage(settings, self.faults)
+            self.input_topic = settings.topics.raw
+        self.state = BatchState()
+        self.needs_recovery = False
+        self.reader: KafkaConsumer | None = None
+        self.order: BatchOrder | None = None
+        self.recovery: Recovery | None = None
+
+    def open(self, producer: KafkaProducer, consumer: KafkaConsumer) -> None:
+        # The reader only serves recovery; a short fetch wait keeps empty reads quick.
+        self.reader = make_consumer(self.settings, None, fetch_max_wait_ms=50)
+        self.order = BatchOrder(
+            producer, consumer, self.settings.topics, self.faults, self.observer
+        )
+        self.recovery = Recovery(self.settings, self.reader, consumer, self.order.journal)
+
+    def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.needs_recovery = bool(assigned)
+
+    def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        for tp in revoked:
+            self.state.next_offsets.pop(tp, None)
+
+    def position(self, tp: TopicPartition) -> int | None:
+        return self.state.next_offsets.get(tp)
+
+    def catch_up(self) -> bool:
+        """Recovery, once after each assignment, before any of its input.
+
+        Records polled with the assignment may start before the checkpoint: the
+        loop drops them, and every partition is sought to where it must start.
+        """
+        if not self.needs_recovery:
+            return False
+        assert self.recovery is not None and self.consumer is not None, "runs inside run()"
+        self.needs_recovery = False
+        self.observer.recovery_started()
+        recovered = self.recovery.run(self.assigned, self.stage)
+        self.state = recovered.batch_state
+        for tp in self.assigned:
+            self.consumer.seek(tp, self.state.next_offsets[tp])
+        self.observer.recovery_finished(
+            recovered.journal_records, recovered.seconds, len(self.stage.index)
+        )
+        return True
+
+    def process_batch(self, records: list[Any]) -> None:
+        assert self.order is not None
+        started = time.monotonic()
+        results = self.order.run(records, self.stage, self.state, self.assigned)
+        self.observer.batch_committed(results, time.monotonic() - started, len(self.stage.index))
+        log.info("batch committed", extra={"records": len(records)})
+
+    def close_role(self) -> None:
+        if self.reader is not None:
+            try:
+                self.reader.close()
+            except Exception:
+                log.warning("error closing consumer", exc_info=True)
+        self.stage.close()

@@ -1,0 +1,195 @@
+"""Recovery: the index rebuilt from the journal, and where each assigned partition resumes.
+
+It runs on start and on every assignment, before any input of the assignment
+is decided, and returns a ``RecoveredState``; the loop only seeks to it.
+
+1. Replay the journal (to its end as of now) into a fresh index; tombstone what
+   the window evicts while loading.
+2. Start each partition at the later of its committed offset and its
+   checkpoint, so a batch journaled but not committed is not redone.
+3. Scan each output partition only past the lowest position the checkpoints
+   recorded. That tail holds at most the one batch published but not
+   journaled; its outputs are found by the input headers they carry, and the
+   batch that re-decides those inputs (to the same decisions: the index is as
+   it was) does not produce them again.
+4. Write a first checkpoint for partitions that had none, so that even a crash
+   in the very first batch leaves a bounded tail.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer
+from kafka.structs import TopicPartition
+
+from streamer import journal
+from streamer.config import Settings
+from streamer.kafka.clients import end_offsets, read_to_end
+from streamer.kafka.commit import BatchState, JournalWriter, output_topics, wait_for_acks
+from streamer.kafka.stages import Stage
+from streamer.models import Checkpoint, Coordinates
+from streamer.records import parse_headers, parse_partition_key, partition_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecoveredState:
+    """Where the batches resume, and what recovery did (for the log line and metrics)."""
+
+    batch_state: BatchState
+    journal_records: int
+    indexed: int
+    evicted: int
+    tail_scanned: int
+    seconds: float
+
+    def log_fields(self) -> dict[str, object]:
+        return {
+            "journal_records": self.journal_records,
+            "indexed": self.indexed,
+            "evicted": self.evicted,
+            "tail_scanned": self.tail_scanned,
+            "already_published": len(self.batch_state.published_tail),
+            "starts": {str(tp): off for tp, off in self.batch_state.next_offsets.items()},
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def resume_points(
+    assigned: set[TopicPartition],
+    checkpoints: dict[tuple[str, int], Checkpoint],
+    committed: dict[TopicPartition, int | None],
+    reset: Callable[[TopicPartition], int],
+) -> tuple[BatchState, dict[TopicPartition, int]]:
+    """Step 2: each partition's next offset and upstream marks, and where each tail scan starts.
+
+    A partition without a checkpoint starts at its committed offset, or where
+    ``reset`` (``auto_offset_reset``) says when it has none.
+    """
+    state = BatchState()
+    scan_from: dict[TopicPartition, int] = {}
+    for tp in assigned:
+        cp = checkpoints.get((tp.topic, tp.partition))
+        c = committed.get(tp)
+        if cp is None:
+            state.next_offsets[tp] = c if c is not None else reset(tp)
+            continue
+        state.next_offsets[tp] = max(cp.next_offset, c or 0)
+        for key, mark in cp.upstream.items():
+            state.upstream[key] = max(mark, state.upstream.get(key, -1))
+        for key, pos in cp.outputs.items():
+            otp = TopicPartition(*parse_partition_key(key))
+            scan_from[otp] = min(pos, scan_from.get(otp, pos))
+    return state, scan_from
+
+
+class Recovery:
+    """The four steps of the module docstring, with the clients they read and write."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        reader: KafkaConsumer,
+        consumer: KafkaConsumer,
+        journal_writer: JournalWriter,
+    ) -> None:
+        self.settings = settings
+        self.reader = reader  # assigned by hand, no group: recovery reads whole partitions
+        self.consumer = consumer  # the group consumer, for its committed offsets
+        self.journal = journal_writer
+        self.journal_tp = TopicPartition(settings.topics.journal, 0)
+
+    def run(self, assigned: set[TopicPartition], stage: Stage) -> RecoveredState:
+        """Rebuild ``stage``'s index and find where each of ``assigned`` resumes.
+
+        The cyclic garbage collector is paused while the index is rebuilt (it
+        would rescan every new long-lived object, again and again) and the
+        rebuilt index is then frozen out of later collections.
+        """
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self.recover(set(assigned), stage)
+        finally:
+            gc.freeze()
+            if gc_was_enabled:
+                gc.enable()
+
+    def recover(self, assigned: set[TopicPartition], stage: Stage) -> RecoveredState:
+        started = time.monotonic()
+        log.info("recovery started", extra={"partitions": sorted(map(str, assigned))})
+        # 1. the journal, replayed into a fresh index
+        replayed = self.replay_journal()
+        stage.reset_index()
+        indexed, evicted = journal.rebuild_index(replayed, stage.index, stage.fingerprinter)
+        if evicted:
+            for article_id in evicted:
+                self.journal.tombstone(article_id)
+            self.journal.producer.flush()
+
+        # 2. where each partition starts
+        ends = end_offsets(self.reader, self.output_partitions())
+        committed = {tp: self.consumer.committed(tp) for tp in assigned}
+        state, scan_from = resume_points(
+            assigned, replayed.checkpoints, committed, self.reset_offset
+        )
+
+        # 3. the tail published past the checkpoints
+        scanned = 0
+        for rec in read_to_end(self.reader, scan_from, ends=ends):
+            coords = parse_headers(rec.headers)
+            scanned += 1
+            if coords is not None:
+                state.published_tail[coords] = Coordinates(
+                    topic=rec.topic, partition=rec.partition, offset=rec.offset
+                )
+        state.output_positions = {
+            partition_key(tp.topic, tp.partition): end for tp, end in ends.items()
+        }
+
+        # 4. a first checkpoint for partitions that had none
+        fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in replayed.checkpoints]
+        if fresh:
+            # Waited for: without it, a crash in the first batch has no bound.
+            wait_for_acks(self.journal.producer, self.journal.checkpoints(fresh, state))
+        recovered = RecoveredState(
+            batch_state=state,
+            journal_records=replayed.records_read,
+            indexed=indexed,
+            evicted=len(evicted),
+            tail_scanned=scanned,
+            seconds=time.monotonic() - started,
+        )
+        log.info("recovered", extra=recovered.log_fields())
+        return recovered
+
+    def replay_journal(self) -> journal.JournalState:
+        """The whole journal folded by key, as compaction would leave it."""
+
+        def progress(n: int) -> None:
+            if n and n % 50_000 < 5000:
+                log.info("recovery progress", extra={"journal_records": n})
+
+        replayed = journal.JournalState()
+        for rec in read_to_end(self.reader, {self.journal_tp: 0}, progress):
+            replayed.apply(rec.key, rec.value)
+        return replayed
+
+    def reset_offset(self, tp: TopicPartition) -> int:
+        # Not consumer.position(): the poll that brought the assignment may have moved it.
+        if self.settings.kafka.auto_offset_reset == "earliest":
+            return int(self.reader.beginning_offsets([tp])[tp])
+        return end_offsets(self.reader, [tp])[tp]
+
+    def output_partitions(self) -> list[TopicPartition]:
+        tps: list[TopicPartition] = []
+        for topic in set(output_topics(self.settings.topics).values()):
+            parts = self.reader.partitions_for_topic(topic) or {0}
+            tps.extend(TopicPartition(topic, p) for p in sorted(parts))
+        return tps
