@@ -129,6 +129,10 @@ class LimitSettings(BaseModel):
     # max request size (1 MiB by default) to leave room for the other fields.
     max_output_bytes: int = 786_432
     deadletter_raw_bytes: int = 65_536
+    # CPU seconds preparing one record may take before it becomes a ``too_slow`` dead
+    # letter (0: no limit). Real articles take milliseconds; the worst input under the
+    # message limit takes well under a second (``make bench``).
+    prepare_deadline_s: float = Field(default=5.0, ge=0)
 
 
 class FaultSettings(BaseModel):
@@ -137,6 +141,12 @@ class FaultSettings(BaseModel):
     crash_at: Literal["after_outputs", "after_journal", "after_commit"] | None = None
     crash_after_batches: int = 0
     fail_on_id: str | None = None
+    # Preparing this article id is slow by construction: a catastrophic regex, or with
+    # ``slow_uninterruptible`` a wait with the deadline's signal blocked (a stuck C call).
+    slow_on_id: str | None = None
+    slow_uninterruptible: bool = False
+    # Preparing this article id ends the process at once (a crash in a C extension).
+    exit_on_id: str | None = None
 
 
 class EvaluationSettings(BaseModel):

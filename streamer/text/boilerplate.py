@@ -78,7 +78,7 @@ _GALLERY_LABEL_RE = re.compile(
     r"in pictures|photos)\s*:?",
     _I,
 )
-_GALLERY_END_RE = re.compile(
+GALLERY_END_RE = re.compile(
     r"(?:showing|view(?: all)?|see(?: all)?|browse)?\s*\d+\s+(?:photos|images|pictures|"
     r"slides)\b.{0,30}|\d+ of \d+ (?:photos|images|pictures|slides)",
     _I,
@@ -91,7 +91,7 @@ GALLERY_HEAD_INITIALS = frozenset("pivgsPIVGS")
 RELATED_HEAD_INITIALS = frozenset("rmytelwfRMYTELWF")
 _GALLERY_MAX_UNITS = 15
 _GALLERY_MAX_CHARS = 3000
-_HEADLINE_MAX = 150
+HEADLINE_MAX = 150
 # One cheap check rejects most units before the specific rules run.
 _CANDIDATE_PATTERN = (
     r"[-*•·▪►>(©\d]|by\b|written|posted|words|author|share|tweet|e-?mail|mail|print|face|"
@@ -146,7 +146,7 @@ def is_candidate_unit(u: str) -> bool:
     return CANDIDATE_RE.match(u) is not None
 
 
-def _is_boilerplate_unit(u: str) -> bool:
+def is_boilerplate_unit(u: str) -> bool:
     if not is_candidate_unit(u):
         return False
     n = len(u)
@@ -157,7 +157,7 @@ def _is_boilerplate_unit(u: str) -> bool:
         or (n <= 150 and _BYLINE_RE.fullmatch(u))
         or (n <= 320 and _CREDITS_RE.fullmatch(u))
         or (n <= 320 and _COPYRIGHT_RE.fullmatch(u))
-        or (n <= 60 and _GALLERY_END_RE.fullmatch(u))
+        or (n <= 60 and GALLERY_END_RE.fullmatch(u))
         or (n <= 20 and _GALLERY_LABEL_RE.fullmatch(u))
     )
 
@@ -198,11 +198,11 @@ def filter_units(units: Sequence[str]) -> list[str]:
             while i < n and (
                 not units[i]
                 or BULLET_RE.match(units[i])
-                or (len(units[i]) <= _HEADLINE_MAX and not TERMINAL_RE.search(units[i]))
+                or (len(units[i]) <= HEADLINE_MAX and not TERMINAL_RE.search(units[i]))
             ):
                 i += 1
             continue
-        if not _is_boilerplate_unit(u):
+        if not is_boilerplate_unit(u):
             out.append(u)
         i += 1
     return out
@@ -215,7 +215,7 @@ def _gallery_end(units: Sequence[str], start: int) -> int | None:
         u = units[j]
         if not u:
             continue
-        if len(u) <= 60 and _GALLERY_END_RE.fullmatch(u):
+        if len(u) <= 60 and GALLERY_END_RE.fullmatch(u):
             return j
         seen += 1
         chars += len(u)
