@@ -138,12 +138,14 @@ def _trim_start(paras: list[str], title_fp: str) -> list[str]:
 
     Each can expose the next (a dateline before a repeated headline, a share bar
     after it); doing them here in turn, rather than one per round of ``_finish``,
-    keeps a text of thousands of such paragraphs at one pass.
+    keeps a text of thousands of such paragraphs at one pass. ``paras`` is what
+    ``filter_units`` kept, so only a paragraph a trim changed can be furniture.
     """
     i, n = 0, len(paras)
     first = paras[0] if paras else ""
     while i < n:
-        if len(first) <= 80 and RELATED_HEAD_RE.fullmatch(first):
+        changed = first is not paras[i]
+        if changed and len(first) <= 80 and RELATED_HEAD_RE.fullmatch(first):
             # Before the furniture test, as in filter_units: a head takes its links along.
             i += 1
             while i < n and (
@@ -151,7 +153,7 @@ def _trim_start(paras: list[str], title_fp: str) -> list[str]:
                 or (len(paras[i]) <= HEADLINE_MAX and not TERMINAL_RE.search(paras[i]))
             ):
                 i += 1
-        elif _is_headline(first, title_fp) or _edge_unit_dropped(first):
+        elif _is_headline(first, title_fp) or (changed and _edge_unit_dropped(first)):
             i += 1
         else:
             stripped = _strip_datelines(first)
@@ -169,26 +171,45 @@ def _trim_start(paras: list[str], title_fp: str) -> list[str]:
     return [first, *paras[i + 1 :]]
 
 
-def _trim_end(paras: list[str]) -> list[str]:
-    """Credits, sign-offs and furniture off the end, until none is left (see _trim_start)."""
+def _trim_end(paras: list[str], changed: set[int]) -> list[str]:
+    """Credits, sign-offs and furniture off the end, until none is left (see _trim_start).
+
+    ``changed`` holds the ids of the paragraphs the credits trim changed this round:
+    they, and what ``_last_trimmed`` changes, are the ones that can now be furniture.
+    """
     n = len(paras)
-    last = paras[-1] if paras else ""
     while n:
-        last = _last_trimmed(last)
-        if (
-            last
-            and not (len(last) <= 20 and _SIGNOFF_RE.fullmatch(last))
-            and not _edge_unit_dropped(last)
-            and not (len(last) <= 80 and RELATED_HEAD_RE.fullmatch(last))
-        ):
-            break
+        before = paras[n - 1]
+        last = _last_trimmed(before)
+        if last and not (len(last) <= 20 and _SIGNOFF_RE.fullmatch(last)):
+            if not (last is not before or id(before) in changed):
+                break
+            if not _edge_unit_dropped(last) and not (
+                len(last) <= 80 and RELATED_HEAD_RE.fullmatch(last)
+            ):
+                break
         n -= 1
-        last = paras[n - 1] if n else ""
     if not n:
         return []
     if n == len(paras) and last is paras[-1]:
         return paras
     return [*paras[: n - 1], last]
+
+
+def _without_trailing_credits(paras: list[str]) -> tuple[list[str], set[int]]:
+    """Every paragraph without its trailing credits, and the ids of those that had some."""
+    out: list[str] = []
+    changed: set[int] = set()
+    for p in paras:
+        if p[-1:] == ")":
+            q = _without_credits(p)
+            if q is not p:
+                if not q:
+                    continue
+                changed.add(id(q))
+                p = q
+        out.append(p)
+    return out, changed
 
 
 def _finish(paras: list[str], title_fp: str) -> list[str]:
@@ -201,10 +222,8 @@ def _finish(paras: list[str], title_fp: str) -> list[str]:
     otherwise be quadratic. A text stopped by the cap is left as the last round made it.
     """
     for _ in range(_MAX_FINISH_ROUNDS):
-        new = [p for p in filter_units(paras) if p]
-        new = _trim_start(new, title_fp)
-        new = [_without_credits(p) if p[-1:] == ")" else p for p in new]
-        new = _trim_end([p for p in new if p])
+        new = _trim_start([p for p in filter_units(paras) if p], title_fp)
+        new = _trim_end(*_without_trailing_credits(new))
         if new == paras:
             return new
         paras = new

@@ -191,6 +191,7 @@ def special_sub(s: str) -> str:
     n_words = len(words)
     wi = 0
     out: list[str] = []
+    seen: dict[str, str] = {}
     emitted = scan = 0
     next_char = (_SPECIAL_ASCII_ANCHOR_RE if s.isascii() else _SPECIAL_CHAR_ANCHOR_RE).search
     window = _SPECIAL_WINDOW_RE.match
@@ -215,7 +216,13 @@ def special_sub(s: str) -> str:
             scan = lo + _SPECIAL_WINDOW + 1
             continue
         out.append(s[emitted : m.start("at")])
-        out.append(special_tokens(m))
+        # A match's tokens follow from its text (its groups are how the pattern parses
+        # that text); a text of thousands of one figure computes them once.
+        text = m.group(0)[m.end("at") - m.start() :]
+        tokens = seen.get(text)
+        if tokens is None:
+            tokens = seen[text] = special_tokens(m)
+        out.append(tokens)
         emitted = scan = m.end()
     if not out:
         return s
