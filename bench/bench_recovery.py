@@ -21,9 +21,9 @@ from kafka.structs import TopicPartition
 
 from streamer.broker import EmbeddedBroker
 from streamer.config import Settings
+from streamer.dedup.entry import IndexEntry
+from streamer.dedup.journal import encode_checkpoint, encode_entry
 from streamer.fingerprint import content_hash
-from streamer.index import IndexEntry
-from streamer.journal import encode_checkpoint, encode_entry
 from streamer.kafka_io import DecideService, ensure_topics, make_consumer, make_producer
 from streamer.metrics import Metrics
 from streamer.models import Coordinates, Outcome

@@ -36,11 +36,11 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from streamer import journal
 from streamer.config import Settings
+from streamer.dedup import journal
+from streamer.dedup.index import DedupIndex
 from streamer.faults import Faults
 from streamer.fingerprint import Fingerprinter
-from streamer.index import DedupIndex
 from streamer.metrics import Metrics
 from streamer.models import Coordinates, DeadLetter, Outcome, PreparedEnvelope, SourceInfo
 from streamer.pipeline import Decider, Pipeline, utcnow

@@ -21,9 +21,10 @@ from pydantic import ValidationError
 
 from streamer import SCHEMA_VERSION, normalize
 from streamer.config import Settings
+from streamer.dedup.entry import IndexEntry
+from streamer.dedup.index import DedupIndex
 from streamer.facts import extract_facts
 from streamer.fingerprint import Fingerprinter, content_hash
-from streamer.index import DedupIndex, IndexEntry, derive
 from streamer.models import (
     ArticleRecord,
     NormalizedArticle,
@@ -159,7 +160,7 @@ class Preparer:
             entities=frozenset(facts.entities),
             n_tokens=len(tokens),
         )
-        derive(entry, self.settings.dedup)  # here, not in the ordered writer
+        entry = entry.with_derived(self.settings.dedup)  # here, not in the ordered writer
         return Prepared(source=record, article=article, entry=entry)
 
 
@@ -171,14 +172,15 @@ class Decider:
         self.index = index if index is not None else DedupIndex(settings.dedup)
 
     def decide(self, prepared: Prepared) -> Result:
-        entry = prepared.entry
+        # From news.prepared an entry comes without what prepare derives: derived here,
+        # once, for both the decision and the insertion.
+        entry = prepared.entry.with_derived(self.settings.dedup)
         decision = self.index.decide(entry)
         added: IndexEntry | None = None
         evicted: list[str] = []
         if decision.indexed:
-            entry.cluster_id = decision.cluster_id
-            evicted = self.index.add(entry)
-            added = entry
+            added = entry.in_cluster(decision.cluster_id)
+            evicted = self.index.add(added)
         art = prepared.article
         # Every field was validated on the way in (or built here from typed values),
         # so the record is assembled without a second validation pass.

@@ -1,10 +1,12 @@
 """Storage for the dedup index without a Python object per article.
 
-Three pieces, each chosen for what the index's memory budget (about 1 KB per
+Each piece is chosen for what the index's memory budget (about 1 KB per
 article at a million articles) and its one-writer, mostly-in-order workload allow:
 
-* ``grown``: the one way a column grows, by doubling, so that a column of N
-  rows costs N rows of bytes plus untouched (not resident) slack;
+* ``zeros``: columns whose unwritten pages are not resident, so that a layout
+  sized for twice the rows costs only the rows written;
+* ``link_chains``: chains of sequence numbers built in bulk (a relayout), as the
+  same rows inserted one by one would have linked them;
 * ``RingArena``: variable-length runs (an article's shingle fingerprints, its
   fact ids, its strings) appended in arrival order into a ring and reclaimed
   from the oldest end, because the window evicts in (nearly) arrival order;
@@ -63,12 +65,22 @@ def release_free_memory() -> None:
         _malloc_trim(0)
 
 
-def grown(array: np.ndarray, size: int) -> np.ndarray:
-    """A copy of ``array`` with room for ``size`` rows; the new rows are zero."""
-    out = zeros((size, *array.shape[1:]), array.dtype)
-    n = min(size, array.shape[0])
-    out[:n] = array[:n]
-    return out
+def link_chains(slot: np.ndarray, next_: np.ndarray, heads: np.ndarray, width: int = 1) -> None:
+    """Chain sequence numbers 1..n (row = seq) by slot, newest first, as n inserts would.
+
+    ``slot`` holds ``width`` entries per row (row-major), chained through
+    ``next_[seq * width + k]`` for the k-th: one band, or all bands at once.
+    """
+    seq = np.arange(slot.size, dtype=np.int64) // width + 1
+    order = np.lexsort((-seq, slot))
+    s = slot[order]
+    seq = seq[order]
+    same = s[1:] == s[:-1]
+    link_at = order[:-1][same]  # the flat index (row - 1) * width + k of each linked entry
+    next_[link_at + width] = seq[1:][same]
+    first = np.ones(s.size, dtype=bool)
+    first[1:] = ~same
+    heads[s[first]] = seq[first]
 
 
 class RingArena:
@@ -104,9 +116,6 @@ class RingArena:
             self.head = head + n
             return head
         return None
-
-    def view(self, start: int, n: int) -> np.ndarray:
-        return self.data[start : start + n]
 
     @classmethod
     def gather(

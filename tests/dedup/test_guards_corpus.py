@@ -19,8 +19,8 @@ import pytest
 
 from streamer import evaluation as ev
 from streamer.config import Settings
+from streamer.dedup.index import Decision
 from streamer.files_io import dedup_records, records_from_dicts
-from streamer.index import Decision
 from streamer.pipeline import Pipeline
 from streamer.records import Prepared
 

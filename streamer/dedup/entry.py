@@ -1,0 +1,101 @@
+"""What the index keeps per article (``IndexEntry``) and what it derives from it (``Derived``).
+
+An entry is immutable: the index never writes onto it, and every change is a
+new entry. ``Derived`` is a pure function of the entry's content (signature,
+shingles, content hash), worked out once, in the stateless stage (in as many
+processes as it has), so that the one ordered writer does not pay for it.
+Entries carry it across the prepare pool's pipe: a handful of small arrays and
+an int, which pickle as their bytes.
+
+``derived`` is not an argument of the constructor, so ``dataclasses.replace``
+(a new id, a new content hash, new shingles) never carries a stale one; the two
+copies that keep it are explicit: ``with_derived`` and ``in_cluster``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from streamer.config import DedupSettings
+from streamer.dedup.bands import SLOT_BITS, band_keys, slot_positions
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """What decision and insertion need of an entry, beyond its fields.
+
+    ``slots``: flat head-table positions of the band keys with the tables at their
+    least size, and ``checks`` their 16-bit checks (a larger table's slot follows
+    from both, so the 64-bit keys themselves are not kept); ``sketch``: the shingles
+    folded to 16 bits and sorted (a multiset: what verification counts on);
+    ``ranks``: for each fingerprint, how many equal ones precede it, or None when
+    all differ; ``digest``: a stable 64-bit digest of the content hash; ``bands``:
+    how many bands the slots are for (an index with other settings derives again).
+    """
+
+    slots: np.ndarray
+    checks: np.ndarray
+    sketch: np.ndarray
+    ranks: np.ndarray | None
+    digest: int
+    bands: int
+
+
+def content_digest(content_hash: str) -> int:
+    """A stable 64-bit digest (no salted ``hash``: a rebuilt index must decide the same)."""
+    return int.from_bytes(hashlib.blake2b(content_hash.encode(), digest_size=8).digest(), "little")
+
+
+def derive(entry: IndexEntry, settings: DedupSettings) -> Derived:
+    """Everything the index derives from ``entry``: a pure function of its content."""
+    bands = settings.lsh_bands
+    keys = band_keys(entry.signature, bands, settings.num_perm // bands)
+    slots, checks = slot_positions(keys, SLOT_BITS)
+    sketch = np.sort(entry.shingles.astype(np.uint16))
+    ranks = None
+    if sketch.size > 1 and not (sketch[1:] != sketch[:-1]).all():
+        ranks = np.arange(sketch.size) - np.searchsorted(sketch, sketch)
+    digest = content_digest(entry.content_hash)
+    return Derived(slots, checks.astype(np.uint16), sketch, ranks, digest, bands)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """Everything the index keeps per article; also what the journal stores to rebuild it.
+
+    ``cluster_id`` is the article's own id until the decision places it in a
+    cluster (``in_cluster``); ``add`` indexes the entry with the cluster it carries.
+    """
+
+    id: str
+    cluster_id: str
+    ts: float
+    content_hash: str
+    shingles: np.ndarray
+    signature: np.ndarray
+    numbers: frozenset[str]
+    entities: frozenset[str]
+    n_tokens: int
+    derived: Derived | None = field(default=None, init=False, repr=False, compare=False)
+
+    def with_derived(self, settings: DedupSettings) -> IndexEntry:
+        """This entry with its ``Derived`` for ``settings`` (itself when it has it already)."""
+        derived = self.derived
+        if derived is not None and derived.bands == settings.lsh_bands:
+            return self
+        return _carrying(self, derive(self, settings), self.cluster_id)
+
+    def in_cluster(self, cluster_id: str) -> IndexEntry:
+        """The same article placed in ``cluster_id``; what it derived still holds."""
+        if cluster_id == self.cluster_id:
+            return self
+        return _carrying(self, self.derived, cluster_id)
+
+
+def _carrying(entry: IndexEntry, derived: Derived | None, cluster_id: str) -> IndexEntry:
+    out = replace(entry, cluster_id=cluster_id)
+    object.__setattr__(out, "derived", derived)  # frozen: the one place it is set
+    return out
