@@ -4,8 +4,10 @@ An entry is immutable: the index never writes onto it, and every change is a
 new entry. ``Derived`` is a pure function of the entry's content (signature,
 shingles, content hash), worked out once, in the stateless stage (in as many
 processes as it has), so that the one ordered writer does not pay for it.
-Entries carry it across the prepare pool's pipe: a handful of small arrays and
-an int, which pickle as their bytes.
+Entries carry it across the prepare pool's pipe, and the one ordered writer
+unpickles every one: so both pickle their arrays as raw bytes (an ndarray's own
+pickling costs about 20 times as much) and come back with read-only arrays,
+which nothing writes to.
 
 ``derived`` is not an argument of the constructor, so ``dataclasses.replace``
 (a new id, a new content hash, new shingles) never carries a stale one; the two
@@ -42,6 +44,24 @@ class Derived:
     ranks: np.ndarray | None
     digest: int
     bands: int
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        ranks = None if self.ranks is None else self.ranks.tobytes()
+        state = (self.slots.tobytes(), self.checks.tobytes(), self.sketch.tobytes(), ranks)
+        return _unpickle_derived, (*state, self.digest, self.bands)
+
+
+def _unpickle_derived(
+    slots: bytes, checks: bytes, sketch: bytes, ranks: bytes | None, digest: int, bands: int
+) -> Derived:
+    return Derived(
+        np.frombuffer(slots, dtype=np.int64),
+        np.frombuffer(checks, dtype=np.uint16),
+        np.frombuffer(sketch, dtype=np.uint16),
+        None if ranks is None else np.frombuffer(ranks, dtype=np.int64),
+        digest,
+        bands,
+    )
 
 
 def content_digest(content_hash: str) -> int:
@@ -93,6 +113,43 @@ class IndexEntry:
         if cluster_id == self.cluster_id:
             return self
         return _carrying(self, self.derived, cluster_id)
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        sh, sig = self.shingles, self.signature
+        arrays = (sh.dtype.str, sh.tobytes(), sig.dtype.str, sig.tobytes())
+        head = (self.id, self.cluster_id, self.ts, self.content_hash)
+        tail = (self.numbers, self.entities, self.n_tokens, self.derived)
+        return _unpickle_entry, (*head, *arrays, *tail)
+
+
+def _unpickle_entry(
+    article_id: str,
+    cluster_id: str,
+    ts: float,
+    content_hash: str,
+    shingles_dtype: str,
+    shingles: bytes,
+    signature_dtype: str,
+    signature: bytes,
+    numbers: frozenset[str],
+    entities: frozenset[str],
+    n_tokens: int,
+    derived: Derived | None,
+) -> IndexEntry:
+    """An entry back from its pickle (its arrays are one-dimensional, as entries' are)."""
+    entry = IndexEntry(
+        article_id,
+        cluster_id,
+        ts,
+        content_hash,
+        np.frombuffer(shingles, dtype=shingles_dtype),
+        np.frombuffer(signature, dtype=signature_dtype),
+        numbers,
+        entities,
+        n_tokens,
+    )
+    object.__setattr__(entry, "derived", derived)
+    return entry
 
 
 def _carrying(entry: IndexEntry, derived: Derived | None, cluster_id: str) -> IndexEntry:

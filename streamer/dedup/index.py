@@ -128,7 +128,7 @@ class DedupIndex:
         self._absent = item.id
         derived = self._derived(item)
         row = store.oldest_with_content(derived.digest)
-        if row >= 0 and abs(store.ts.item(row) - item.ts) <= self.window_s:
+        if row >= 0 and abs(store.times.values.item(row) - item.ts) <= self.window_s:
             article_id, cluster = store.id_cluster(row)
             return Decision(
                 duplicate_of=article_id,
@@ -170,7 +170,7 @@ class DedupIndex:
             return []
         ranked = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[1][1], kv[0]))
         out: list[tuple[int, int]] = []
-        ts_item, window, item_ts, mask = store.ts.item, self.window_s, item.ts, store.mask
+        ts_item, window, item_ts, mask = store.times.values.item, self.window_s, item.ts, store.mask
         for seq, (hits, _) in ranked:
             row = seq & mask
             if abs(ts_item(row) - item_ts) <= window:

@@ -19,14 +19,14 @@ About 1 KB an article at a million:
   name and title guards; and its strings (id, cluster id when it differs, the
   numbers) as UTF-8 bytes, so the guards see the exact facts.
 * Eviction: a lower bound of the timestamps of each block of 256 rows; only
-  blocks holding something older than the cutoff are scanned.
+  blocks holding something older than the cutoff are scanned (``TimeColumn``).
 
 Sequence numbers are stable within a layout and the layout is a function of
 the insertions alone (stable hashes, no salted ``hash()``), so a store rebuilt
 from the journal holds what the live one did, in the same order.
 
 What the index uses (and nothing else): ``find_id``, ``oldest_with_content``,
-``band_hits``, ``ts``, ``id_cluster``, ``fingerprints``, ``facts``, ``seq_of``,
+``band_hits``, ``times``, ``id_cluster``, ``fingerprints``, ``facts``, ``seq_of``,
 ``generation``, ``vocabulary``, ``append``, ``remove_row``, ``evict_before``,
 ``live_rows`` and ``view``.
 """
@@ -38,18 +38,23 @@ import zlib
 import numpy as np
 
 from streamer.dedup.bands import BandChains
-from streamer.dedup.columns import RingArena, Vocabulary, link_chains, release_free_memory, zeros
+from streamer.dedup.columns import (
+    RingArena,
+    TimeColumn,
+    Vocabulary,
+    link_chains,
+    release_free_memory,
+    zeros,
+)
 from streamer.dedup.entry import Derived, IndexEntry
 
 INITIAL_ROWS = 1024  # rows start at this many and double
 _U32, _U64 = np.uint32, np.uint64
 _SEQ_LIMIT = 1 << 31  # sequence numbers are renumbered (a relayout) before they reach 2**32
-_BLOCK_BITS = 8  # eviction keeps the oldest timestamp of each block of 256 rows
 _SAME_AS_ID = 0xFFFFFFFF  # cluster length marking "the cluster is the article itself"
 _NUMBER_SEP = "\x1f"
-_minimum = np.minimum.reduce  # ``ndarray.min`` without its Python wrapper: small arrays, often
 # Row columns moved as they are by a relayout (the arena offsets are rewritten).
-_COLUMNS = ("ts", "_ntok", "_nsh", "_fa_len", "_id_len", "_cl_len", "_num_len", "_skdup", "_chash")
+_COLUMNS = ("_ntok", "_nsh", "_fa_len", "_id_len", "_cl_len", "_num_len", "_skdup", "_chash")
 
 
 class RowStore:
@@ -72,11 +77,7 @@ class RowStore:
         self.live = 0
         self.generation += 1
         self.state = zeros(cap, np.uint8)  # 1: indexed; 0: free or removed
-        self.ts = zeros(cap, np.float64)
-        # Rows never written hold inf too, set a block at a time as the ring first
-        # reaches it (so the column stays unwritten, and not resident, beyond it).
-        self._ts_ready = 0
-        self._ready_ts(1)
+        self.times = TimeColumn(cap)
         self._ntok = zeros(cap, _U32)
         self._nsh = zeros(cap, _U32)  # shingles before 16-bit folding
         self._sk_start = zeros(cap, _U32)
@@ -94,18 +95,9 @@ class RowStore:
         self._key_slots = 1 << max(9, (2 * live).bit_length() - 1)
         self._id_heads = zeros(self._key_slots, _U32)
         self._ex_heads = zeros(self._key_slots, _U32)
-        self._block_min = np.full((cap >> _BLOCK_BITS) + 1, np.inf)
-        self._min_ts = float("inf")  # a lower bound of every indexed timestamp
         self._sk = RingArena(cap * 128, np.uint16)
         self._fa = RingArena(cap * 16, _U32)
         self._by = RingArena(cap * 48, np.uint8)
-
-    def _ready_ts(self, rows: int) -> None:
-        """Set the timestamps of never-written rows below ``rows`` (rounded to a block) to inf."""
-        end = min(self.cap, -(-rows >> _BLOCK_BITS) << _BLOCK_BITS)
-        if end > self._ts_ready:
-            self.ts[self._ts_ready : end] = np.inf
-            self._ts_ready = end
 
     # -- reading rows ---------------------------------------------------------------------
 
@@ -169,7 +161,7 @@ class RowStore:
         return IndexEntry(
             id=article_id,
             cluster_id=cluster,
-            ts=float(self.ts[row]),
+            ts=float(self.times.values[row]),
             content_hash="",
             shingles=fingerprints.astype(np.uint32),
             signature=np.empty(0, dtype=np.uint32),
@@ -238,10 +230,8 @@ class RowStore:
         self._sk.data[sk_start : sk_start + sketch.size] = sketch
         self._fa.data[fa_start : fa_start + n_facts] = self.vocabulary.acquire(item.entities)
         self._by.data[by_start : by_start + len(strings)] = np.frombuffer(strings, dtype=np.uint8)
-        if row >= self._ts_ready:
-            self._ready_ts(row + 1)
         self.state[row] = 1
-        self.ts[row] = item.ts
+        self.times.put(row, item.ts)
         self._ntok[row] = item.n_tokens
         self._nsh[row] = item.shingles.size
         self._sk_start[row] = sk_start
@@ -261,11 +251,6 @@ class RowStore:
         self._ex_heads[digest & kmask] = seq
         bands = self.bands
         bands.insert(row, seq, bands.positions(derived.slots, derived.checks), derived.checks)
-        block = row >> _BLOCK_BITS
-        if item.ts < self._block_min[block]:
-            self._block_min[block] = item.ts
-        if item.ts < self._min_ts:
-            self._min_ts = item.ts
         self.head = seq + 1
         self.live += 1
 
@@ -285,7 +270,7 @@ class RowStore:
     def remove_row(self, row: int) -> None:
         """Forget a row: chains and tables skip it until the ring reuses it."""
         self.state[row] = 0
-        self.ts[row] = np.inf  # eviction scans see removed rows as never expiring
+        self.times.values[row] = np.inf  # eviction scans see removed rows as never expiring
         self.live -= 1
         start = int(self._fa_start[row])
         self.vocabulary.release(self._fa.data[start : start + int(self._fa_len[row])])
@@ -300,31 +285,15 @@ class RowStore:
             self.tail = self.head = head
 
     def evict_before(self, cutoff: float) -> list[str]:
-        """Drop every article older than ``cutoff`` (epoch seconds); memory follows the window.
-
-        Each block of rows keeps a lower bound of its timestamps, so only blocks
-        holding something older than the cutoff are scanned (arrival order is
-        nearly time order: usually the oldest block alone).
-        """
-        if not cutoff > self._min_ts:
+        """Drop every article older than ``cutoff`` (epoch seconds), oldest first; their ids."""
+        times = self.times
+        if not cutoff > times.lower_bound:
             return []
-        block_min = self._block_min
-        size = 1 << _BLOCK_BITS
-        found: list[tuple[float, str, int]] = []
-        touched: list[int] = []
-        for block in np.flatnonzero(block_min < cutoff).tolist():
-            lo = block << _BLOCK_BITS
-            ts = self.ts[lo : lo + size]
-            touched.append(block)
-            for i in np.flatnonzero(ts < cutoff).tolist():  # removed and unused rows hold inf
-                found.append((ts.item(i), self.id_of(lo + i), lo + i))
+        found, touched = times.expired(cutoff, self.id_of)
         found.sort()  # (ts, id): the order a heap of (ts, id) would pop them in
         for _, _, row in found:
             self.remove_row(row)
-        for block in touched:  # exact again (a removal may have left the bound stale)
-            lo = block << _BLOCK_BITS
-            block_min[block] = _minimum(self.ts[lo : lo + size])
-        self._min_ts = float(_minimum(block_min))
+        times.tighten(touched)
         return [article_id for _, article_id, _ in found]
 
     # -- growth -----------------------------------------------------------------------------
@@ -343,6 +312,7 @@ class RowStore:
         n = old_rows.size
         low, checks = self.bands.survivors(old_rows, self.cap, self.tail, self.head)
         old = {name: getattr(self, name)[old_rows] for name in _COLUMNS}
+        old_ts = self.times.values[old_rows]
         # The id chains are keyed by a CRC of the id, recomputed rather than stored.
         id_crc = np.fromiter(
             (zlib.crc32(self.id_of(row).encode()) for row in old_rows.tolist()),
@@ -363,12 +333,10 @@ class RowStore:
         while cap < 2 * (n + 1):
             cap *= 2
         self._layout(cap, n)
-        rows = np.arange(1, n + 1, dtype=np.int64)  # sequence numbers 1..n: row = seq
-        for name, column in old.items():
+        for name, column in old.items():  # sequence numbers 1..n: row = seq
             getattr(self, name)[1 : n + 1] = column
         self.state[1 : n + 1] = 1
-        self._ts_ready = n + 1
-        self._ready_ts(n + 1)
+        self.times.fill(old_ts)
         self.head = n + 1
         self.live = n
         for name, (arena, starts) in moved.items():
@@ -380,7 +348,5 @@ class RowStore:
         kmask = self._key_slots - 1
         link_chains(id_crc & kmask, self._id_next, self._id_heads)
         link_chains((old["_chash"] & _U64(kmask)).astype(np.int64), self._ex_next, self._ex_heads)
-        np.minimum.at(self._block_min, rows >> _BLOCK_BITS, old["ts"])
-        self._min_ts = float(old["ts"].min())
-        del low, checks, old, moved
+        del low, checks, old, old_ts, moved
         release_free_memory()
