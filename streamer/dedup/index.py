@@ -8,7 +8,7 @@ must pass the fact guards (``guards``) so templated items that differ in
 figures or names are never merged. Same id and exact content are decided
 before either, by lookups.
 
-The index is written against ``store.RowStore`` (the window without a Python
+The index is written against ``store.Store`` (the window without a Python
 object per article) and keeps only the policy: what counts as a match, which
 match wins, and the window. It does no I/O: the journal persists what ``add``
 and ``evict_before`` change, through the entries and ids they return.
@@ -29,7 +29,7 @@ import numpy as np
 from streamer.config import DedupSettings
 from streamer.dedup.entry import Derived, IndexEntry, derive
 from streamer.dedup.guards import FactView, check_guards
-from streamer.dedup.store import RowStore
+from streamer.dedup.store import RowStore, Store
 from streamer.models import MatchInfo
 
 # At most this many candidates (most shared bands first) are verified per decision.
@@ -72,7 +72,7 @@ class DedupIndex:
         self.bands = settings.lsh_bands
         self.window_s = settings.window.total_seconds()
         self.watermark = float("-inf")
-        self.store = RowStore(self.bands)
+        self.store: Store = RowStore(self.bands)
         # Which fingerprints the item being decided has (all zero between decisions): a
         # candidate with distinct fingerprints is then verified by one gather.
         self._table = np.zeros(1 << 16, dtype=np.uint8)

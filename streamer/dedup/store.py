@@ -25,15 +25,14 @@ Sequence numbers are stable within a layout and the layout is a function of
 the insertions alone (stable hashes, no salted ``hash()``), so a store rebuilt
 from the journal holds what the live one did, in the same order.
 
-What the index uses (and nothing else): ``find_id``, ``oldest_with_content``,
-``band_hits``, ``times``, ``id_cluster``, ``fingerprints``, ``facts``, ``seq_of``,
-``generation``, ``vocabulary``, ``append``, ``remove_row``, ``evict_before``,
-``live_rows`` and ``view``.
+``Store`` is the interface the index is written against (and mypy holds it
+to); ``RowStore`` is its one implementation.
 """
 
 from __future__ import annotations
 
 import zlib
+from typing import Protocol
 
 import numpy as np
 
@@ -55,6 +54,31 @@ _SAME_AS_ID = 0xFFFFFFFF  # cluster length marking "the cluster is the article i
 _NUMBER_SEP = "\x1f"
 # Row columns moved as they are by a relayout (the arena offsets are rewritten).
 _COLUMNS = ("_ntok", "_nsh", "_fa_len", "_id_len", "_cl_len", "_num_len", "_skdup", "_chash")
+
+
+class Store(Protocol):
+    """What the index asks of a window's storage. Rows are ints, valid until the next change."""
+
+    live: int  # rows indexed
+    cap: int  # rows the layout holds before it grows
+    mask: int  # row = sequence number & mask
+    generation: int  # changes when a sequence number may come to name another row
+    vocabulary: Vocabulary  # entity keys; its counts are the document frequencies
+    times: TimeColumn  # the rows' timestamps
+
+    def __len__(self) -> int: ...
+    def find_id(self, article_id: str) -> int: ...
+    def oldest_with_content(self, digest: int) -> int: ...
+    def band_hits(self, derived: Derived) -> dict[int, list[int]]: ...
+    def id_cluster(self, row: int) -> tuple[str, str]: ...
+    def fingerprints(self, row: int) -> tuple[np.ndarray, int, bool]: ...
+    def facts(self, row: int) -> tuple[frozenset[str], frozenset[str], int]: ...
+    def seq_of(self, row: int) -> int: ...
+    def view(self, row: int) -> IndexEntry: ...
+    def live_rows(self) -> np.ndarray: ...
+    def append(self, item: IndexEntry, derived: Derived) -> None: ...
+    def remove_row(self, row: int) -> None: ...
+    def evict_before(self, cutoff: float) -> list[str]: ...
 
 
 class RowStore:
