@@ -33,11 +33,10 @@ def prepared_articles(limit: int | None, settings: Settings | None = None) -> li
 
 
 def index_pass(settings: Settings, entries: list[IndexEntry]) -> tuple[int, DedupIndex]:
-    """What ``Decider.decide`` does with the index: derive (if prepare did not), decide, add."""
+    """What ``Decider.decide`` does with the index: decide, place in the cluster, add."""
     index = DedupIndex(settings.dedup)
     dups = 0
-    for bare in entries:
-        entry = bare.with_derived(settings.dedup)
+    for entry in entries:
         decision = index.decide(entry)
         if decision.is_duplicate:
             dups += 1

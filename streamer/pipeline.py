@@ -172,9 +172,7 @@ class Decider:
         self.index = index if index is not None else DedupIndex(settings.dedup)
 
     def decide(self, prepared: Prepared) -> Result:
-        # From news.prepared an entry comes without what prepare derives: derived here,
-        # once, for both the decision and the insertion.
-        entry = prepared.entry.with_derived(self.settings.dedup)
+        entry = prepared.entry
         decision = self.index.decide(entry)
         added: IndexEntry | None = None
         evicted: list[str] = []

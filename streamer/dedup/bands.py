@@ -38,6 +38,14 @@ def _band_salts(bands: int) -> np.ndarray:
     return np.random.default_rng(0x5EED).integers(0, 2**63, size=bands, dtype=np.int64).astype(_U64)
 
 
+@functools.cache
+def band_base(bands: int, slot_bits: int) -> np.ndarray:
+    """Each band's first flat position in head tables of 2**slot_bits slots (read-only)."""
+    base = np.arange(bands, dtype=np.int64) << slot_bits
+    base.setflags(write=False)
+    return base
+
+
 def band_keys(signature: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """One 64-bit key per band: the band's rows mixed, salted by the band's number.
 
@@ -47,7 +55,7 @@ def band_keys(signature: np.ndarray, bands: int, rows: int) -> np.ndarray:
     rows_ = np.asarray(signature, dtype=np.uint32)[: bands * rows]
     rows_ = rows_.reshape(bands, rows).astype(_U64)
     with np.errstate(over="ignore"):
-        acc = rows_[:, 0].copy()
+        acc = rows_[:, 0]  # ``rows_`` is a fresh array: mixing in place into it is safe
         for j in range(1, rows):
             acc = acc * _BAND_MULTIPLIER + rows_[:, j]
         acc ^= _band_salts(bands)
@@ -63,12 +71,12 @@ def slot_positions(keys: np.ndarray, slot_bits: int) -> tuple[np.ndarray, np.nda
     check's low bits: so a stored row's slot in a larger table follows from its
     slot in the smaller one and its check, which is all a relayout has.
     """
-    check = (keys >> _U64(48)).astype(np.int64)
+    check = (keys >> _U64(48)).astype(np.uint16)
     extra = slot_bits - SLOT_BITS
     slot = (keys & _U64(_LOW)).astype(np.int64)
     if extra:
-        slot |= (check & ((1 << extra) - 1)) << SLOT_BITS
-    slot += np.arange(keys.size, dtype=np.int64) << slot_bits  # band b's table starts at b * slots
+        slot |= (check.astype(np.int64) & ((1 << extra) - 1)) << SLOT_BITS
+    slot += band_base(keys.size, slot_bits)  # band b's table starts at b * slots
     return slot, check
 
 
@@ -100,7 +108,8 @@ class BandChains:
         self.check = zeros(cap * bands, np.uint16)
         self.slot_bits = max(SLOT_BITS, (2 * live // BAND_LOAD).bit_length() - 1)
         self.heads = zeros(bands << self.slot_bits, np.uint32)
-        self.base = np.arange(bands, dtype=np.int64) << self.slot_bits
+        self.base = band_base(bands, self.slot_bits)
+        self._extra = (1 << (self.slot_bits - SLOT_BITS)) - 1
         # The last entry's positions in tables grown past the least size: its decision
         # and its insertion use them both.
         self._widened_for: object = None
@@ -110,9 +119,11 @@ class BandChains:
         """Flat head positions for an entry's slots at the least size (its ``Derived``)."""
         if self.slot_bits == SLOT_BITS:
             return slots
-        if slots is not self._widened_for:
-            self._widened = widened(slots & _LOW, checks, self.slot_bits, self.base)
-            self._widened_for = slots
+        if slots is not self._widened_for:  # ``widened``, in fewer steps: the hot path
+            flat = slots & _LOW
+            flat |= (checks.astype(np.int64) & self._extra) << SLOT_BITS
+            flat += self.base
+            self._widened, self._widened_for = flat, slots
         return self._widened
 
     def insert(self, row: int, seq: int, flat: np.ndarray, checks: np.ndarray) -> None:

@@ -29,7 +29,7 @@ from streamer.dedup.bands import SLOT_BITS, band_keys, slot_positions
 class Derived:
     """What decision and insertion need of an entry, beyond its fields.
 
-    ``slots``: flat head-table positions of the band keys with the tables at their
+    ``slots``: flat head-table positions (int64) of the band keys with the tables at their
     least size, and ``checks`` their 16-bit checks (a larger table's slot follows
     from both, so the 64-bit keys themselves are not kept); ``sketch``: the shingles
     folded to 16 bits and sorted (a multiset: what verification counts on);
@@ -79,7 +79,7 @@ def derive(entry: IndexEntry, settings: DedupSettings) -> Derived:
     if sketch.size > 1 and not (sketch[1:] != sketch[:-1]).all():
         ranks = np.arange(sketch.size) - np.searchsorted(sketch, sketch)
     digest = content_digest(entry.content_hash)
-    return Derived(slots, checks.astype(np.uint16), sketch, ranks, digest, bands)
+    return Derived(slots, checks, sketch, ranks, digest, bands)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,10 @@ class DedupIndex:
         # is a candidate for every copy): bounded, so no per-article state.
         self._facts: dict[int, FactView] = {}
         self._facts_generation = -1
+        # The last ``Derived`` worked out here (for an entry that came without one, as
+        # from news.prepared), by what it was derived from: its decision and its
+        # insertion, even as ``in_cluster``'s copy, derive once.
+        self._memo: tuple[np.ndarray, np.ndarray, str, Derived] | None = None
 
     # -- reading --------------------------------------------------------------------------
 
@@ -103,10 +107,20 @@ class DedupIndex:
         return [store.view(row) for row in store.live_rows().tolist()]
 
     def _derived(self, item: IndexEntry) -> Derived:
-        """The item's ``Derived`` (from the stateless stage, or worked out now)."""
+        """The item's ``Derived``: from the stateless stage, or worked out here once."""
         derived = item.derived
-        if derived is None or derived.bands != self.bands:
-            derived = derive(item, self.settings)
+        if derived is not None and derived.bands == self.bands:
+            return derived
+        memo = self._memo
+        if (
+            memo is not None
+            and memo[0] is item.signature
+            and memo[1] is item.shingles
+            and memo[2] is item.content_hash
+        ):
+            return memo[3]
+        derived = derive(item, self.settings)
+        self._memo = (item.signature, item.shingles, item.content_hash, derived)
         return derived
 
     # -- decision ---------------------------------------------------------------------------

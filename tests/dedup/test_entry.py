@@ -79,3 +79,27 @@ def test_pickled_entries_decide_as_the_originals() -> None:
     index.add(entries[0].with_derived(SETTINGS))
     again: IndexEntry = pickle.loads(pickle.dumps(entries[1].with_derived(SETTINGS)))
     assert index.decide(again) == index.decide(entries[1])
+
+
+def test_an_entry_without_derived_is_derived_once_for_decision_and_insertion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As from news.prepared: the index works ``Derived`` out once, even for the placed copy."""
+    import streamer.dedup.index as index_module
+
+    calls: list[str] = []
+
+    def counting(entry: IndexEntry, settings: DedupSettings) -> object:
+        calls.append(entry.id)
+        return derive(entry, settings)
+
+    monkeypatch.setattr(index_module, "derive", counting)
+    index = DedupIndex(SETTINGS)
+    index.add(make("a").with_derived(SETTINGS))
+    cold = make("b", ts=60.0, content_hash="other")
+    decision = index.decide(cold)
+    assert decision.duplicate_of == "a"
+    index.add(cold.in_cluster(decision.cluster_id))
+    assert calls == ["b"]
+    index.add(dataclasses.replace(cold, id="c", content_hash="third"))  # new content: again
+    assert calls == ["b", "c"]
