@@ -107,7 +107,10 @@ class DedupIndex:
         return [store.view(row) for row in store.live_rows().tolist()]
 
     def _derived(self, item: IndexEntry) -> Derived:
-        """The item's ``Derived``: from the stateless stage, or worked out here once."""
+        """The item's ``Derived``: from the stateless stage, or worked out here once.
+
+        Callers test ``item.derived`` first themselves (the common case, inline).
+        """
         derived = item.derived
         if derived is not None and derived.bands == self.bands:
             return derived
@@ -140,7 +143,9 @@ class DedupIndex:
                 indexed=False,
             )
         self._absent = item.id
-        derived = self._derived(item)
+        derived = item.derived
+        if derived is None or derived.bands != self.bands:
+            derived = self._derived(item)
         row = store.oldest_with_content(derived.digest)
         if row >= 0 and abs(store.times.values.item(row) - item.ts) <= self.window_s:
             article_id, cluster = store.id_cluster(row)
@@ -287,7 +292,10 @@ class DedupIndex:
             if row >= 0:
                 store.remove_row(row)
         self._absent = None
-        store.append(item, self._derived(item))
+        derived = item.derived
+        if derived is None or derived.bands != self.bands:
+            derived = self._derived(item)
+        store.append(item, derived)
         if item.ts > self.watermark:
             self.watermark = item.ts
         return store.evict_before(self.watermark - self.window_s)

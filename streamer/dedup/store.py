@@ -223,9 +223,10 @@ class RowStore:
 
     def band_hits(self, derived: Derived) -> dict[int, list[int]]:
         """Live rows sharing a band with ``derived``: seq -> [bands shared, first band]."""
-        bands = self.bands
-        flat = bands.positions(derived.slots, derived.checks)
-        return bands.walk(flat, derived.checks, self.state, self.tail, self.head)
+        bands, checks = self.bands, derived.checks
+        return bands.walk(
+            bands.positions(derived.slots, checks), checks, self.state, self.tail, self.head
+        )
 
     # -- mutation ---------------------------------------------------------------------------
 
