@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import signal
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -58,7 +59,15 @@ PreparedItem = tuple[Prepared | Result, float]
 
 
 def _serve(conn: Connection, settings: Settings, faults: Faults) -> None:
-    """A worker: prepare each chunk it is sent, one message per record."""
+    """A worker: prepare each chunk it is sent, one message per record.
+
+    It ignores SIGINT and SIGTERM, which a terminal's Ctrl-C or a service manager
+    sends to the whole process group: the parent finishes its batch on them, and
+    a worker dying under it would turn the record it held into a dead letter. It
+    ends when the parent says so, or when its pipe closes because the parent is gone.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     preparer = faults.preparer(settings)
     warm_up(preparer)
     conn.send(None)

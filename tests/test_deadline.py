@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import threading
 
@@ -198,3 +199,21 @@ def test_pool_replaces_a_worker_that_dies() -> None:
     out = batches[0][1][5][0]
     assert isinstance(out, Result) and out.error is not None
     assert "exit code 139" in out.error.message
+
+
+def test_pool_workers_ignore_the_signals_a_process_group_gets() -> None:
+    """Ctrl-C or a service manager signals every process of the group: the parent
+    finishes its batch, so its workers must not die under it."""
+    s = settings()
+    pool = PreparePool(s, workers=2)
+    try:
+        for w in pool._workers:
+            os.kill(w.process.pid, signal.SIGINT)
+            os.kill(w.process.pid, signal.SIGTERM)
+        batch = [record(f"a{i}", i, body=f"{BODY} Item {i}.") for i in range(6)]
+        results = list(pool.prepare(batch))
+        assert all(isinstance(out, Prepared) for out, _ in results)
+        assert pool.replaced == 0
+        assert all(w.process.is_alive() for w in pool._workers)
+    finally:
+        pool.close()

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.adversarial import CASES
-from streamer.text import facts, markup, special_phrases
+from streamer.text import boilerplate, facts, markup, special_phrases
 from streamer.text.chars import MAX_NFKC_GROWTH, TextTooLarge, fix_chars
 from streamer.text.content import normalize_content
 from streamer.text.markup import remove_markup, resolve_angles
@@ -172,3 +172,28 @@ def test_adversarial_cases_normalize_to_a_fixpoint(name: str) -> None:
     again = normalize_content(title=r.title, body=r.text, html=None, language="en")
     assert (again.title, again.text) == (r.title, r.text)
     assert not re.search(r"<[A-Za-z/!?][^<>]*>", r.text)
+
+
+def furniture_rule_by_rule(u: str) -> bool:
+    """``is_boilerplate_unit`` as it was: each rule's own call, behind its length bound."""
+    if not boilerplate.is_candidate_unit(u):
+        return False
+    return any(len(u) <= bound and rule.fullmatch(u) for bound, rule in boilerplate._RULES)
+
+
+UNITS = st.lists(
+    st.sampled_from(
+        ["Share", "share this", "Tweet", " | ", ", ", "Advertisement", "Subscribe", " to our",
+         " newsletter", "Read more", ": ", "By ", "John", " Smith", " and ", "BY", "by",
+         "Reporting by", "(", ")", "\u00a9", " 2024", "All rights reserved", "Showing", " 3 ",
+         "photos", "Photo gallery", "x", " ", "-", "1", "copyright", "(c) ", "\u017f", "\u212a",
+         "a" * 60, "b" * 130]
+    ),
+    max_size=8,
+).map("".join)  # fmt: skip
+
+
+@SETTINGS
+@given(u=UNITS)
+def test_furniture_in_one_call_is_furniture_rule_by_rule(u: str) -> None:
+    assert boilerplate.is_boilerplate_unit(u) == furniture_rule_by_rule(u)
