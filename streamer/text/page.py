@@ -11,8 +11,13 @@ from __future__ import annotations
 import html as _html
 import re
 import warnings
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from streamer.text.markup import strip_tags
+
+if TYPE_CHECKING:  # trafilatura is imported on the first page: it is slow to import
+    from trafilatura.settings import Extractor
 
 # A page is capped before extraction so that a hostile or broken page costs bounded
 # time; real articles are far below this size.
@@ -49,22 +54,31 @@ def page_text(page: str) -> str:
     return strip_tags(page)
 
 
+@lru_cache(maxsize=1)
+def _extractor() -> Extractor:
+    """trafilatura's options, built once: building them per page reads its config
+    file's values anew each time (about a tenth of an extraction). Extraction never
+    writes onto them (its recall retry works on a copy)."""
+    from trafilatura.settings import Extractor
+
+    return Extractor(
+        fast=True,
+        comments=False,
+        tables=True,
+        images=False,
+        links=False,
+        formatting=False,
+        with_metadata=False,
+        dedup=False,
+    )
+
+
 def _trafilatura_extract(page: str) -> str | None:
     import trafilatura
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return trafilatura.extract(
-            page,
-            fast=True,
-            include_comments=False,
-            include_tables=True,
-            include_images=False,
-            include_links=False,
-            include_formatting=False,
-            with_metadata=False,
-            deduplicate=False,
-        )
+        return trafilatura.extract(page, options=_extractor())
 
 
 def page_title(page: str) -> str:
