@@ -4,6 +4,22 @@ A portal page is mostly not the story: navigation, share bars, related links, ad
 scripts. trafilatura finds the main content; when it fails or finds nothing, the
 linear tag stripper of ``markup`` takes the whole page, and the boilerplate filter
 after it does the rest.
+
+trafilatura runs with ``favor_precision``. In its default (balanced) focus, a main
+text under ``MIN_EXTRACTED_SIZE`` (250 characters: every dividend notice) is replaced
+by its baseline extractor's, if longer: the whole ``<article>`` fused into one line
+(headline, byline, share bar and story together), or every ``<p>`` of the page, or
+the text of the whole body (trafilatura issue #896). Precision focus never uses the
+baseline as a backup (trafilatura PR #646). On 1,000 generated portal pages of
+Reuters stories, 109 came out with template text in them (word Jaccard against the
+plain story as low as 0.31) and none does with precision; on every other page of
+those, the fixtures and the sample feed the two give the same text, and precision
+skips the recall escalation's measure of the whole page's text (about a seventh of
+an extraction). What precision drops besides: ``<header>`` blocks (a headline, a
+deck) and blocks classed ``bottom`` or ``link``, which on news pages are furniture.
+(Lowering ``MIN_EXTRACTED_SIZE`` instead keeps the balanced focus but also turns off
+its recovery of text outside the first container and of ``<div>`` text beside short
+``<p>`` text, which loses story paragraphs.)
 """
 
 from __future__ import annotations
@@ -58,11 +74,12 @@ def page_text(page: str) -> str:
 def _extractor() -> Extractor:
     """trafilatura's options, built once: building them per page reads its config
     file's values anew each time (about a tenth of an extraction). Extraction never
-    writes onto them (its recall retry works on a copy)."""
+    writes onto them (its recall retry works on a copy). Precision: see the module."""
     from trafilatura.settings import Extractor
 
     return Extractor(
         fast=True,
+        precision=True,
         comments=False,
         tables=True,
         images=False,

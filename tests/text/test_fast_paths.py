@@ -99,6 +99,7 @@ def _extract_with_options_per_call(html: str) -> str | None:
         return trafilatura.extract(
             html,
             fast=True,
+            favor_precision=True,
             include_comments=False,
             include_tables=True,
             include_images=False,
@@ -115,7 +116,7 @@ def test_shared_extractor_extracts_what_per_call_options_extract() -> None:
     for html in pages:
         assert page._trafilatura_extract(html) == _extract_with_options_per_call(html)
     # and extraction left the shared options as they were
-    assert page._extractor().focus == "balanced"
+    assert page._extractor().focus == "precision"
 
 
 # --- chars: ftfy only on the lines that are not ASCII -------------------------------
