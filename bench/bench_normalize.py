@@ -7,32 +7,17 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import html
 import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
+from streamer.evaluation.pages import portal_page as as_page
 from streamer.text.content import normalize_content
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reuters21578.jsonl.gz"
 ROUNDS = 3
-
-PAGE_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>{title} | Wire Portal</title>
-<script>window.__STATE__={{"ads":["top","mid"],"user":null}};</script>
-<style>body{{font-family:sans-serif}} .share a{{margin:0 4px}}</style></head><body>
-<nav class="main"><a href="/">Home</a><a href="/world">World</a><a href="/business">Business</a>
-<a href="/markets">Markets</a><a href="/sport">Sport</a></nav><main><article><h1>{title}</h1>
-<div class="byline">By Wire Staff</div>
-<div class="share"><a href="#">Facebook</a><a href="#">Twitter</a><a href="#">Email</a></div>
-<div class="story-body">"""
-PAGE_TAIL = """</div><aside class="related"><h2>Related articles</h2><ul>
-<li><a href="/a">Markets slide on rate fears</a></li><li><a href="/b">Gold hits record</a></li>
-<li><a href="/c">Oil steadies after OPEC talks</a></li></ul></aside></article></main>
-<footer><a href="/about">About</a><a href="/terms">Terms</a><p>&copy; 2024 Wire Portal</p></footer>
-<script>track("pageview");</script></body></html>"""
 
 
 def load_stories(limit: int | None) -> list[dict[str, str]]:
@@ -45,13 +30,6 @@ def load_stories(limit: int | None) -> list[dict[str, str]]:
             if limit is not None and len(stories) >= limit:
                 break
     return stories
-
-
-def as_page(story: dict[str, str]) -> str:
-    """Wrap a wire body the way a portal would: one <p> per wire paragraph."""
-    paragraphs = [" ".join(p.split()) for p in story["body"].split("\n    ")]
-    body = "".join(f"<p>{html.escape(p)}</p>\n" for p in paragraphs if p)
-    return PAGE_HEAD.format(title=html.escape(story["title"] or "")) + body + PAGE_TAIL
 
 
 def _rates(items: list[dict[str, str | None]]) -> tuple[float, float]:

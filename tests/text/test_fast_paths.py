@@ -80,7 +80,7 @@ def _example() -> dict:
 
 
 def _portal_pages(stories: list[dict]) -> list[str]:
-    from bench.bench_normalize import as_page
+    from streamer.evaluation.pages import portal_page as as_page
 
     pages = [as_page(s) for s in stories[:200]]
     pages += [r["html"] for r in _rewrites(stories) if "html" in r]
