@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.adversarial import CASES
+from streamer.evaluation.adversarial import CASES
 from streamer.text import boilerplate, facts, markup, special_phrases
 from streamer.text.chars import MAX_NFKC_GROWTH, TextTooLarge, fix_chars
 from streamer.text.content import normalize_content
