@@ -81,7 +81,7 @@ def fig_adversarial(quick: bool, rows: list[Row], details: dict[str, Any]) -> No
     details["adversarial"] = [vars(m) for m in results]
     worst = max(results, key=lambda m: m.seconds)
     over = [m.case for m in results if m.seconds > 1.0]
-    note = f"{len(results)} cases at {max_bytes // 1024} KiB, deadline off"
+    note = f"CPU time; {len(results)} cases at {max_bytes // 1024} KiB, deadline off"
     if over:
         note += f"; over 1 s: {', '.join(over)}"
     rows.append(

@@ -170,10 +170,15 @@ class PreparePool:
         chunks: deque[list[int]],
     ) -> None:
         """Hand chunks to idle workers, take in what has come back, act on the stuck."""
-        for w in self._workers:
+        for w in list(self._workers):
             if not w.pending and chunks:
                 chunk = chunks.popleft()
-                w.conn.send((batch, [(i, records[i]) for i in chunk]))
+                try:
+                    w.conn.send((batch, [(i, records[i]) for i in chunk]))
+                except OSError:  # it died while idle: nothing of its own is lost
+                    chunks.appendleft(chunk)
+                    self._replace(w)
+                    continue
                 w.batch, w.pending, w.since = batch, deque(chunk), time.monotonic()
         busy = [w for w in self._workers if w.pending]
         if not busy:
@@ -225,13 +230,12 @@ class PreparePool:
         """A worker killed for being stuck, or found dead: its record is a dead letter."""
         w.process.join(5)
         code = w.process.exitcode
-        w.conn.close()
         held = w.pending.popleft() if w.pending else None
         if w.batch == batch and held is not None:
             if stuck:
                 reason = "too_slow"
                 message = (
-                    f"preparing took more than {self.stuck_after:g} s and did not stop at "
+                    f"preparing ran {self.stuck_after:g} s of wall time without stopping at "
                     "the deadline (limits.prepare_deadline_s); the worker was killed"
                 )
             else:
@@ -246,6 +250,13 @@ class PreparePool:
             if w.pending:
                 chunks.appendleft(list(w.pending))
         w.pending.clear()
+        self._replace(w)
+
+    def _replace(self, w: _Worker) -> None:
+        if w.process.is_alive():
+            w.process.kill()
+        w.process.join(5)
+        w.conn.close()
         self.replaced += 1
         fresh = self._start()
         self._await_ready(fresh)
