@@ -25,7 +25,7 @@ from streamer.kafka.service import ConsumerService
 from streamer.kafka.stages import input_record
 from streamer.models import DeadLetter, PreparedEnvelope, SourceInfo
 from streamer.pipeline import utcnow
-from streamer.records import Result, dead_letter, to_wire
+from streamer.records import Result, dead_letter, record_size, to_wire
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +103,15 @@ class PrepareService(ConsumerService):
             key = prepared.article.id.encode()
             env = PreparedEnvelope(source=source, article=to_wire(prepared))
             value = env.model_dump_json().encode()
-            limit = self.settings.kafka.producer_max_request_size - 16_384
-            if len(value) > limit:
+            limit = self.settings.kafka.producer_max_request_size
+            size = record_size(key, value)
+            if size > limit:
                 # Shingle lists of a huge article can outgrow what the producer may send.
                 letter = dead_letter(
                     record,
                     "too_large",
-                    f"prepared article is {len(value)} bytes; the limit is {limit}",
+                    f"the prepared article with its key is {size} bytes; the producer's "
+                    f"limit (kafka.producer_max_request_size) is {limit}",
                     self.settings,
                     utcnow(),
                 )
