@@ -40,6 +40,13 @@ ESCAPE = b"\xff"  # before an article key that would otherwise start with CHECKP
 # and two 64-bit numbers.
 OUTPUT_POSITION_BYTES = 512
 MAX_PROBLEMS_KEPT = 10
+# Entries written before they said which time they carry (no ``date_fallback`` member)
+# were timed by rules that believed a producer's timestamp: one of them may be stamped
+# far in the future and, the newest, shut the window for good. Such an entry is not
+# loaded when it is further than this past the latest checkpoint's ``written_at`` (the
+# journal's own record of the wall clock, so the rebuild stays a function of the
+# journal): a day, what those rules allowed past the Kafka timestamp.
+LEGACY_FUTURE_SLACK_S = 86_400.0
 
 
 def article_key(article_id: str) -> bytes:
@@ -221,19 +228,26 @@ def rebuild_index(
 
     Returns how many were loaded and the ids the window evicted while loading,
     for which the caller writes tombstones, so a journal never keeps what the
-    index no longer holds. An entry that cannot be loaded is skipped (counted in
-    ``state``). Each entry moves the window's clock as it did when it was decided:
-    a time the decision gave (``date_fallback``) does not.
+    index no longer holds. An entry that cannot be loaded (or an old one stamped
+    past ``LEGACY_FUTURE_SLACK_S``) is skipped, counted in ``state`` and returned
+    with them. Each entry moves the window's clock as it did when it was decided: a
+    time the decision gave (``date_fallback``) does not.
     """
     loaded = 0
     evicted: list[str] = []
+    horizon = LEGACY_FUTURE_SLACK_S + max(
+        (cp.written_at.timestamp() for cp in state.checkpoints.values()), default=math.inf
+    )
     for article_id, entry in state.entries.items():
         if entry.id in index:
             continue
         try:
+            if "date_fallback" not in entry.model_fields_set and entry.ts > horizon:
+                raise ValueError(f"ts {entry.ts} of an entry from before times were checked")
             item = decode_entry(entry, fingerprinter)
         except Exception as exc:
             state.skip(article_key(article_id), exc)
+            evicted.append(article_id)  # its tombstone heals the journal
             continue
         evicted.extend(index.add(item, dated=entry.date_fallback is None))
         loaded += 1

@@ -98,7 +98,7 @@ class PrepareService(ConsumerService):
         prepared = self.preparer.prepare_one(record)
         is_article = False
         if isinstance(prepared, Result):
-            key, value = rec.key, deadletter_envelope(source, prepared)
+            key, value = prepared.key, deadletter_envelope(source, prepared)
         else:
             key = prepared.article.id.encode()
             env = PreparedEnvelope(source=source, article=to_wire(prepared))
@@ -115,7 +115,7 @@ class PrepareService(ConsumerService):
                     self.settings,
                     utcnow(),
                 )
-                key, value = rec.key, deadletter_envelope(source, letter)
+                key, value = letter.key, deadletter_envelope(source, letter)
             else:
                 is_article = True
         self.observer.record_prepared(time.perf_counter() - started, is_article)
