@@ -127,6 +127,8 @@ def decode_entry(entry: JournalEntry, fingerprinter: Fingerprinter) -> IndexEntr
     """Back to an index entry; the signature is recomputed rather than stored (half the bytes)."""
     if not math.isfinite(entry.ts):
         raise ValueError(f"ts is {entry.ts}")
+    if not 0 <= entry.n_tokens < 1 << 32:  # the store keeps it as uint32
+        raise ValueError(f"n_tokens is {entry.n_tokens}")
     shingles = u32_from_b64(entry.shingles_b64)
     return IndexEntry(
         id=entry.id,
@@ -142,9 +144,12 @@ def decode_entry(entry: JournalEntry, fingerprinter: Fingerprinter) -> IndexEntr
 
 
 def _checkpoint(value: bytes) -> Checkpoint:
+    """A checkpoint that recovery can act on (it seeks to these offsets): else ValueError."""
     cp = Checkpoint.model_validate_json(value)
     for key in (*cp.outputs, *cp.upstream):
         parse_partition_key(key)  # what recovery will do with them: fail here, not there
+    if min(cp.next_offset, cp.partition, *cp.outputs.values()) < 0:
+        raise ValueError("a negative partition or offset")
     return cp
 
 

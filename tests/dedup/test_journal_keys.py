@@ -108,10 +108,11 @@ def test_a_record_that_cannot_be_read_is_skipped_and_counted() -> None:
     ]
     checkpoint = encode_checkpoint("news.raw", 0, 7, {}, {}, NOW)
     broken_outputs = encode_checkpoint("news.raw", 3, 9, {"no-partition": 1}, {}, NOW)
-    state = replay([entry_record("r-1"), *bad, broken_outputs, checkpoint])
-    assert state.records_read == len(bad) + 3
-    assert state.skipped == len(bad) + 1
-    assert len(state.problems) == len(bad) + 1
+    negative = encode_checkpoint("news.raw", 4, -9, {}, {}, NOW)
+    state = replay([entry_record("r-1"), *bad, broken_outputs, negative, checkpoint])
+    assert state.records_read == len(bad) + 4
+    assert state.skipped == len(bad) + 2
+    assert len(state.problems) == len(bad) + 2
     assert "ValidationError" in state.problems[0]
     assert list(state.entries) == ["r-1"]
     assert list(state.checkpoints) == [("news.raw", 0)]
@@ -124,14 +125,22 @@ def test_problems_kept_are_bounded() -> None:
 
 
 def test_an_entry_that_cannot_be_loaded_is_skipped_and_tombstoned() -> None:
-    key, value = entry_record("r-bad")
-    data = json.loads(value)
-    data["shingles_b64"] = "AAA="  # three bytes: not whole uint32 values
-    state = replay([entry_record("r-1"), (key, json.dumps(data).encode()), entry_record("r-2")])
+    bad = []
+    for n, change in enumerate(
+        [
+            {"shingles_b64": "AAA="},  # three bytes: not whole uint32 values
+            {"n_tokens": -1},
+            {"ts": "Infinity"},
+        ]
+    ):
+        key, value = entry_record(f"r-bad{n}")
+        bad.append((key, json.dumps({**json.loads(value), **change}).encode()))
+    state = replay([entry_record("r-1"), *bad, entry_record("r-2")])
+    assert state.skipped == 0  # they parse; they cannot be loaded
     index = DedupIndex(D)
     loaded, evicted = rebuild_index(state, index, FP)
-    assert loaded == 2 and evicted == ["r-bad"]
-    assert state.skipped == 1 and "r-bad" in state.problems[0]
+    assert loaded == 2 and evicted == ["r-bad0", "r-bad1", "r-bad2"]
+    assert state.skipped == 3 and "r-bad0" in state.problems[0]
     assert [e.id for e in index.entries()] == ["r-1", "r-2"]
 
 
