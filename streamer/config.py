@@ -126,9 +126,19 @@ class DedupSettings(BaseModel):
 class LimitSettings(BaseModel):
     max_message_bytes: int = 524_288
     # Text and title of one output, JSON-encoded; keep it well under the producer's
-    # max request size (1 MiB by default) to leave room for the other fields.
+    # max request size (1 MiB by default) to leave room for the other fields. Every
+    # output is also checked whole against ``kafka.producer_max_request_size``.
     max_output_bytes: int = 786_432
     deadletter_raw_bytes: int = 65_536
+    # An article id travels in the output's key, ``id`` and ``cluster_id``, the journal's
+    # key and entry, and every duplicate's ``duplicate_of``: bounded on its own, so that
+    # an input under ``max_message_bytes`` cannot multiply into an oversized output.
+    max_id_bytes: int = Field(default=1024, ge=16)
+    # How far past this machine's clock a record's publication time or Kafka timestamp
+    # may be and still be believed: producers' clocks drift by seconds, not hours. A
+    # time beyond it moves no window (it falls back, with ``date_fallback: future``),
+    # so this is also the most a single record can shorten everyone's window by.
+    future_slack: timedelta = timedelta(minutes=15)
 
 
 class FaultSettings(BaseModel):

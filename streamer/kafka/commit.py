@@ -35,7 +35,7 @@ from streamer.faults import Faults
 from streamer.kafka.observer import Observer
 from streamer.kafka.stages import Stage
 from streamer.models import Coordinates, Outcome
-from streamer.records import InputRecord, Result, partition_key
+from streamer.records import Result, partition_key
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +72,20 @@ class JournalWriter:
         self.producer = producer
         self.topic = topic
 
-    def entry(
-        self, entry: IndexEntry, outcome: Outcome, src: InputRecord, output: Coordinates | None
-    ) -> Any:
-        """An indexed article: what recovery loads back into the index."""
-        key, value = journal.encode_entry(
-            entry,
-            outcome,
-            Coordinates(
-                topic=src.topic or "", partition=src.partition or 0, offset=src.offset or 0
-            ),
-            output,
-        )
+    def entry(self, entry: IndexEntry, body: bytes | None, output: Coordinates | None) -> Any:
+        """An indexed article: what recovery loads back into the index.
+
+        ``body`` is the entry as the decision built (and size-checked) it, all but
+        its output position (``journal.entry_body``).
+        """
+        if body is None:
+            raise ValueError(f"article {entry.id!r} was indexed without its journal entry")
+        key, value = journal.article_key(entry.id), journal.with_output(body, output)
         return self.producer.send(self.topic, key=key, value=value, partition=0)
 
     def tombstone(self, article_id: str) -> Any:
-        return self.producer.send(self.topic, key=article_id.encode(), value=None, partition=0)
+        key = journal.article_key(article_id)
+        return self.producer.send(self.topic, key=key, value=None, partition=0)
 
     def checkpoints(self, tps: Iterable[TopicPartition], state: BatchState) -> list[Any]:
         """One checkpoint per partition: its next offset and the positions past our outputs."""
@@ -200,7 +198,7 @@ class BatchOrder:
             if res is None:
                 continue
             if res.entry is not None:
-                sends.append(self.journal.entry(res.entry, res.outcome, res.source, outputs.get(i)))
+                sends.append(self.journal.entry(res.entry, res.journal, outputs.get(i)))
             sends.extend(self.journal.tombstone(article_id) for article_id in res.evicted)
         for rec in records:
             tp = TopicPartition(rec.topic, rec.partition)

@@ -128,6 +128,11 @@ class Recovery:
         replayed = self.replay_journal()
         stage.reset_index()
         indexed, evicted = journal.rebuild_index(replayed, stage.index, stage.fingerprinter)
+        if replayed.skipped:
+            log.warning(
+                "journal records skipped",
+                extra={"skipped": replayed.skipped, "examples": replayed.problems},
+            )
         if evicted:
             for article_id in evicted:
                 self.journal.tombstone(article_id)
