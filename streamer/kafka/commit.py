@@ -57,12 +57,26 @@ class BatchState:
     ``published_tail`` holds the outputs recovery found already published for
     inputs past the checkpoint; the batch that re-decides those inputs takes
     its outputs from there instead of producing them again.
+
+    A checkpoint's output positions promise the next recovery that nothing
+    unjournaled lies before them. Outputs still in ``published_tail`` are
+    unjournaled, and may outlive the first batch after recovery (its poll can
+    return fewer records than the tail holds, or another partition's), so
+    ``checkpoint_outputs`` holds each position back to the first of them.
     """
 
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     output_positions: dict[str, int] = field(default_factory=dict)
     upstream: dict[str, int] = field(default_factory=dict)
     published_tail: dict[Coordinates, Coordinates] = field(default_factory=dict)
+
+    def checkpoint_outputs(self) -> dict[str, int]:
+        """The positions a checkpoint may record: past our outputs, not past the pending tail."""
+        positions = dict(self.output_positions)
+        for out in self.published_tail.values():
+            key = partition_key(out.topic, out.partition)
+            positions[key] = min(positions.get(key, out.offset), out.offset)
+        return positions
 
 
 class JournalWriter:
@@ -98,7 +112,7 @@ class JournalWriter:
                 tp.topic,
                 tp.partition,
                 state.next_offsets[tp],
-                dict(state.output_positions),
+                state.checkpoint_outputs(),
                 dict(state.upstream),
                 now,
             )
