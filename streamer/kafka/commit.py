@@ -14,6 +14,11 @@ recovery finds by scanning the outputs past the last checkpoint; a crash
 after (3) leaves one batch journaled but not committed, which recovery skips
 by starting at the checkpoint. Rebalance callbacks run inside ``poll``, never
 between these steps, so a revocation never finds a batch half done.
+
+A membership can still end inside a batch, on kafka-python's own thread. The
+batch's ``Lease`` is checked before (2), (3) and (4): a batch that outlived
+its membership is given up there (``MembershipLost``), and whoever owns the
+partition now publishes it (after its recovery) instead of this instance.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from streamer.config import TopicSettings
 from streamer.dedup import journal
 from streamer.dedup.entry import IndexEntry
 from streamer.faults import Faults
+from streamer.kafka.lease import Lease
 from streamer.kafka.observer import Observer
 from streamer.kafka.stages import Stage
 from streamer.models import Coordinates, Outcome
@@ -146,7 +152,12 @@ class BatchOrder:
         self.observer = observer
 
     def run(
-        self, records: list[Any], stage: Stage, state: BatchState, assigned: set[TopicPartition]
+        self,
+        records: list[Any],
+        stage: Stage,
+        state: BatchState,
+        assigned: set[TopicPartition],
+        lease: Lease | None = None,
     ) -> list[Result | None]:
         """One batch, decided, published, journaled and committed, in that order.
 
@@ -156,23 +167,34 @@ class BatchOrder:
         3. Advance the next offsets; produce the journal entries, the tombstones and a
            checkpoint per assigned partition; wait for the acks.
         4. Commit the consumer offsets (a failure only warns: step 3 covers it).
+
+        Before 2, 3 and 4 the ``lease`` is checked; ``MembershipLost`` leaves the
+        batch there, and the index and ``state`` are then the caller's to recover.
         """
         # 1. decide
         results = stage.process(records, state.upstream)
+        self.faults.stall(results)
 
         # 2. outputs, acknowledged
+        self.check(lease, "produce")
         outputs = self.produce_outputs(results, state)
         self.faults.crash("after_outputs")
 
         # 3. journal, acknowledged
+        self.check(lease, "journal")
         self.produce_journal(records, results, outputs, state, assigned)
         self.faults.crash("after_journal")
 
         # 4. commit
+        self.check(lease, "commit")
         self.commit_offsets(state, assigned)
         self.faults.batch_done()
         self.faults.crash("after_commit")
         return results
+
+    def check(self, lease: Lease | None, step: str) -> None:
+        if lease is not None:
+            lease.check(self.consumer, step)
 
     def produce_outputs(
         self, results: list[Result | None], state: BatchState

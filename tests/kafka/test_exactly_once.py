@@ -186,7 +186,7 @@ def test_sigkill_at_three_random_moments(bootstrap: str, tmp_path: Path) -> None
     rng = random.Random(seed)
     print(f"seed={seed}")
     settings = make_settings(bootstrap, kafka={"max_poll_records": 20})
-    values = stream_values(6000)
+    values = undated_first_stream(6000)
     produce(settings, values, [key_of(v) for v in values])
     config = write_config(settings, tmp_path / "s.yaml")
 
