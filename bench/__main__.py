@@ -49,8 +49,17 @@ def fig_normalize(quick: bool, rows: list[Row], details: dict[str, Any]) -> None
     except SystemExit as exc:  # bench_normalize exits when the corpus is missing
         raise CorpusMissing(str(exc)) from exc
     details["normalize"] = r
-    rows.append(Row("normalize plain (info)", _fmt_rate(r["normalize_plain_per_s"]), "-", None))
-    rows.append(Row("normalize html (info)", _fmt_rate(r["normalize_html_per_s"]), "-", None))
+    for kind in ("plain", "html"):
+        per_core = f"{_fmt_rate(r[f'normalize_{kind}_per_cpu_s'])} per CPU-second (one core)"
+        rows.append(
+            Row(
+                f"normalize {kind} (info)",
+                _fmt_rate(r[f"normalize_{kind}_per_s"]),
+                "-",
+                None,
+                per_core,
+            )
+        )
 
 
 def fig_fingerprint(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
