@@ -147,6 +147,11 @@ class FaultSettings(BaseModel):
     crash_at: Literal["after_outputs", "after_journal", "after_commit"] | None = None
     crash_after_batches: int = 0
     fail_on_id: str | None = None
+    # The batch that decides this article id takes slow_seconds longer (once per process),
+    # or until slow_until_file exists.
+    slow_on_id: str | None = None
+    slow_seconds: float = 0.0
+    slow_until_file: str | None = None
 
 
 class EvaluationSettings(BaseModel):

@@ -1,7 +1,9 @@
-"""Fault injection for the real-process tests: crash points in the batch order, a poison id.
+"""Fault injection for the real-process tests: crash points in the batch order, a poison id,
+a slow id.
 
 The crash tests need a service that dies (like SIGKILL) at a chosen step of the
-batch order, and the poison test one record whose preparation raises. Both are
+batch order, the poison test one record whose preparation raises, and the
+zombie test one batch that takes longer than its owner's membership. All are
 set through ``testing.*`` settings and handed to the service at start as one
 ``Faults`` object; nothing in the pipeline, text or dedup code knows about
 them. A production config never sets them, and then every hook is a no-op.
@@ -11,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 
 from streamer.config import FaultSettings, Settings
 from streamer.pipeline import Preparer, utcnow
-from streamer.records import InputRecord, Prepared
+from streamer.records import InputRecord, Prepared, Result
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,7 @@ class Faults:
     def __init__(self, settings: FaultSettings | None = None) -> None:
         self.settings = settings or FaultSettings()
         self.batches = 0
+        self.stalled = False
 
     def crash(self, step: str) -> None:
         """Die here, without cleanup, if this is the configured step and enough batches ran."""
@@ -38,6 +43,28 @@ class Faults:
 
     def batch_done(self) -> None:
         self.batches += 1
+
+    def stall(self, results: Iterable[Result | None]) -> None:
+        """Hold the batch that decided the slow id, once per process, as a slow record would.
+
+        The zombie test needs a batch that outlives its owner's membership
+        whatever the real per-record deadline does, so the pause is taken in the
+        batch order between deciding and producing, not inside the preparer.
+        """
+        s = self.settings
+        if s.slow_on_id is None or self.stalled:
+            return
+        if any(r is not None and r.article_id == s.slow_on_id for r in results):
+            self.stalled = True
+            log.warning(
+                "test stall hook firing", extra={"id": s.slow_on_id, "seconds": s.slow_seconds}
+            )
+            # A test can end the stall early by creating slow_until_file, once what it
+            # waits for has happened, rather than guess how long that takes.
+            release = Path(s.slow_until_file) if s.slow_until_file else None
+            deadline = time.monotonic() + s.slow_seconds
+            while time.monotonic() < deadline and not (release and release.exists()):
+                time.sleep(0.1)
 
     def preparer(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> Preparer:
         """The preparer to run: one that fails on the poison id, if one is set."""

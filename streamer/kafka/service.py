@@ -21,6 +21,7 @@ from kafka.structs import TopicPartition
 
 from streamer.config import Settings
 from streamer.kafka.clients import ensure_topics, make_consumer, make_producer
+from streamer.kafka.lease import Lease
 from streamer.kafka.observer import Observer
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,9 @@ class ConsumerService:
         self.batches = 0
         self.producer: KafkaProducer | None = None
         self.consumer: KafkaConsumer | None = None
+        # The batch in hand: the membership it was polled under, and the next poll's size.
+        self.lease: Lease | None = None
+        self.poll_records = settings.kafka.max_poll_records
 
     # -- what a role fills in -------------------------------------------------------------------
 
@@ -125,7 +129,9 @@ class ConsumerService:
         k = self.settings.kafka
         last_data = time.monotonic()
         while not self.stop.is_set():
-            batch = consumer.poll(timeout_ms=k.poll_timeout_ms, max_records=k.max_poll_records)
+            polled_at = time.monotonic()
+            batch = consumer.poll(timeout_ms=k.poll_timeout_ms, max_records=self.poll_records)
+            self.lease = Lease.taken(consumer, k, polled_at)
             if self.catch_up():
                 last_data = time.monotonic()
                 continue
@@ -139,6 +145,13 @@ class ConsumerService:
                 log.info("idle, exiting", extra={"idle_s": self.exit_when_idle})
                 break
             self.update_lag(consumer)
+
+    def batch_overran(self) -> None:
+        """The batch outlived its lease: poll half as many records until a batch fits."""
+        self.poll_records = max(1, self.poll_records // 2)
+
+    def batch_fit(self) -> None:
+        self.poll_records = min(self.settings.kafka.max_poll_records, self.poll_records * 2)
 
     def idle_expired(self, last_data: float) -> bool:
         """``--exit-when-idle``: partitions held and nothing arrived for that long."""
