@@ -20,10 +20,23 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
 from streamer.config import Settings
-from streamer.kafka.clients import ensure_topics, make_consumer, make_producer
+from streamer.kafka.clients import (
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    missing_topics,
+    role_topics,
+)
 from streamer.kafka.observer import Observer
+from streamer.kafka.probe import BrokerChecks
+from streamer.kafka.reset import PRODUCER_STATE_LOST, BrokerReset, EndWatch, records_went_back
+from streamer.stopping import Interrupted, stage
 
 log = logging.getLogger(__name__)
+
+# Starting over after a reset is what a restart would do; a broker that keeps
+# losing everything before a single batch gets through is a fault to exit on.
+MAX_RESETS_IN_A_ROW = 5
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -68,6 +81,8 @@ class ConsumerService:
         self.batches = 0
         self.producer: KafkaProducer | None = None
         self.consumer: KafkaConsumer | None = None
+        self.started = False
+        self.end_watch: EndWatch | None = None
 
     # -- what a role fills in -------------------------------------------------------------------
 
@@ -99,13 +114,52 @@ class ConsumerService:
     # -- the loop -------------------------------------------------------------------------------
 
     def run(self) -> int:
-        if not ensure_topics(self.settings, stop=self.stop):
-            log.info("service stopped before Kafka was reachable", extra={"role": self.role})
+        """Start, loop, close; after a broker reset, start again with new clients.
+
+        SIGTERM is honoured at every stage: ``start`` and recovery are
+        interruptible (``streamer.stopping``), the loop stops between batches,
+        and the watchdog of ``Stop`` bounds whatever is left.
+        """
+        checks = self.start_broker_checks()
+        try:
+            self.run_until_stopped()
+        except Interrupted as exc:
+            self.close(interrupted=exc.stage)
             return 0
-        self.producer = make_producer(self.settings)
-        self.consumer = make_consumer(self.settings, self.settings.kafka.group_id)
-        self.open(self.producer, self.consumer)
-        self.consumer.subscribe([self.input_topic], listener=_Listener(self))
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            checks.stop()
+        self.close()
+        return 0
+
+    def run_until_stopped(self) -> None:
+        resets_in_a_row = 0
+        while self.start():
+            batches = self.batches
+            try:
+                with stage(self.stop, "loop"):
+                    self.loop_watching_for_resets()
+                return
+            except BrokerReset as reset:
+                resets_in_a_row = 1 if self.batches > batches else resets_in_a_row + 1
+                self.restart_after(reset, resets_in_a_row)
+        log.info("service stopped before Kafka was reachable", extra={"role": self.role})
+
+    def start(self) -> bool:
+        """The broker, the topics and the clients; False when stopped while waiting for Kafka."""
+        with stage(self.stop, "topic admin", interruptible=True):
+            if not ensure_topics(self.settings, stop=self.stop, needed=role_topics(self.settings)):
+                return False
+        with stage(self.stop, "client start", interruptible=True):
+            self.producer = make_producer(self.settings)
+            self.consumer = make_consumer(self.settings, self.settings.kafka.group_id)
+            self.open(self.producer, self.consumer)
+            self.consumer.subscribe([self.input_topic], listener=_Listener(self))
+        self.started = True
+        self.assigned = set()
+        self.end_watch = self.make_end_watch(self.consumer)
         self.observer.service_started(self.input_topic, self.stateless)
         log.info(
             "service started",
@@ -115,30 +169,32 @@ class ConsumerService:
                 "group": self.settings.kafka.group_id,
             },
         )
-        try:
-            self.loop(self.consumer)
-        finally:
-            self.close()
-        return 0
+        return True
 
     def loop(self, consumer: KafkaConsumer) -> None:
         k = self.settings.kafka
         last_data = time.monotonic()
         while not self.stop.is_set():
             batch = consumer.poll(timeout_ms=k.poll_timeout_ms, max_records=k.max_poll_records)
-            if self.catch_up():
+            if self.stop.is_set():
+                break
+            with stage(self.stop, "recovery", interruptible=True):
+                caught_up = self.catch_up()
+            if caught_up:
                 last_data = time.monotonic()
                 continue
             records = [rec for tp, recs in batch.items() if tp in self.assigned for rec in recs]
             if records:
+                self.check_positions(records)
                 self.report_consumed(records)
-                self.process_batch(records)
+                self.handle_batch(records)
                 self.batches += 1
                 last_data = time.monotonic()
             elif self.idle_expired(last_data):
                 log.info("idle, exiting", extra={"idle_s": self.exit_when_idle})
                 break
             self.update_lag(consumer)
+            self.check_ends()
 
     def idle_expired(self, last_data: float) -> bool:
         """``--exit-when-idle``: partitions held and nothing arrived for that long."""
@@ -179,14 +235,109 @@ class ConsumerService:
 
     # -- shutdown ---------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        self.observer.service_stopping()
+    def close(self, interrupted: str | None = None) -> None:
+        """Leave the group and release everything; says so once the service had started."""
+        with stage(self.stop, "shutdown"):
+            self.observer.service_stopping()
+            self.close_clients()
+            self.close_role()
+        if self.started or interrupted is not None:
+            extra: dict[str, Any] = {"role": self.role, "batches": self.batches}
+            if interrupted is not None:
+                extra["interrupted"] = interrupted
+            log.info("service stopped", extra=extra)
+
+    def close_clients(self) -> None:
         if self.consumer is not None:
             try:
                 self.consumer.close()
             except Exception:
                 log.warning("error closing consumer", exc_info=True)
-        self.close_role()
+            self.consumer = None
         if self.producer is not None:
-            self.producer.close(timeout=10)
-        log.info("service stopped", extra={"role": self.role, "batches": self.batches})
+            try:
+                self.producer.close(timeout=10)
+            except Exception:
+                log.warning("error closing producer", exc_info=True)
+            self.producer = None
+
+    # -- faults that end in a clear state (streamer.kafka.reset, streamer.kafka.probe) -----------
+
+    def start_broker_checks(self) -> BrokerChecks:
+        """/readyz follows the broker as it is now, not as it was at start."""
+        m = self.settings.metrics
+        return BrokerChecks(
+            self.settings.kafka,
+            m.broker_check_interval_ms / 1000,
+            m.broker_check_timeout_ms / 1000,
+            self.observer.broker_checked,
+        ).start()
+
+    def handle_batch(self, records: list[Any]) -> None:
+        """``process_batch``, timed by readiness: a batch that does not end is not ready."""
+        self.observer.batch_started()
+        try:
+            self.process_batch(records)
+        finally:
+            self.observer.batch_ended()
+
+    def make_end_watch(self, consumer: KafkaConsumer) -> EndWatch:
+        """Deciding roles watch the journal they write; ``prepare`` watches news.prepared."""
+        t = self.settings.topics
+        k = self.settings.kafka
+        written = t.prepared if self.stateless else t.journal
+        return EndWatch(
+            consumer,
+            [TopicPartition(written, 0)],
+            k.reset_check_interval_ms / 1000,
+            k.probe_timeout_ms / 1000,
+            lambda topics: missing_topics(self.settings, topics),
+        )
+
+    def check_positions(self, records: list[Any]) -> None:
+        """Before any record is handled: the consumer must not have gone back on its own."""
+        detected = records_went_back(records, self.position)
+        if detected is not None:
+            raise BrokerReset(detected)
+
+    def check_ends(self) -> None:
+        if self.end_watch is not None and self.end_watch.due():
+            detected = self.end_watch.check()
+            if detected is not None:
+                raise BrokerReset(detected)
+
+    def loop_watching_for_resets(self) -> None:
+        """The loop; an error in it is held against the evidence of a reset before it is fatal."""
+        assert self.consumer is not None
+        try:
+            self.loop(self.consumer)
+        except (BrokerReset, Interrupted):
+            raise
+        except Exception as exc:
+            detected = self.end_watch.check() if self.end_watch is not None else None
+            if isinstance(exc, PRODUCER_STATE_LOST):
+                detected = {**(detected or {}), "producer_id": "unknown to the broker"}
+            if detected is None:
+                raise
+            raise BrokerReset({**detected, "error": f"{type(exc).__name__}: {exc}"}) from exc
+
+    def restart_after(self, reset: BrokerReset, resets_in_a_row: int) -> None:
+        """Log what was found, drop the clients and everything built on them, start again."""
+        if reset.lost:
+            log.error(
+                "journal and offsets gone: the broker was reset",
+                extra={"detected": reset.detected, "role": self.role},
+            )
+        else:
+            log.warning(
+                "the broker lost this producer's state: clients re-created",
+                extra={"detected": reset.detected, "role": self.role},
+            )
+        with stage(self.stop, "shutdown"):
+            self.observer.service_stopping()
+            self.close_clients()
+        if resets_in_a_row > MAX_RESETS_IN_A_ROW:
+            raise RuntimeError(
+                f"the broker was reset {resets_in_a_row} times with no batch in between"
+            ) from reset
+        self.stop.wait(1)
