@@ -8,8 +8,9 @@ in the kernel's queue. Here an asyncio loop in one daemon thread serves every
 connection, so an idle socket costs a file descriptor, not a thread; a
 connection that has not sent its request within ``idle_timeout_s`` is closed;
 at ``max_connections`` open at once, the oldest is closed to make room (so
-idle sockets cannot lock a health check out); the listen backlog is a setting. Each answer is small and computed in place, so one
-request never holds the loop for long.
+idle sockets cannot lock a health check out); the listen backlog is a setting.
+Each answer is small and computed in place, so one request never holds the
+loop for long.
 
 The socket is bound in the constructor, in the caller's thread, so a port in
 use is an ``OSError`` there, which the CLI turns into one log line.

@@ -55,9 +55,7 @@ def with_kafka(settings: Settings, **kafka: Any) -> Settings:
 def test_tls_against_a_plaintext_listener_names_tls_and_the_address(
     bootstrap: str, tmp_path: Path
 ) -> None:
-    settings = with_kafka(
-        make_settings(bootstrap), security_protocol="SSL", probe_timeout_ms=3000
-    )
+    settings = with_kafka(make_settings(bootstrap), security_protocol="SSL", probe_timeout_ms=3000)
     rc, last = run_to_exit(settings, tmp_path)
     assert rc == 2, last
     assert last["level"] == "error"

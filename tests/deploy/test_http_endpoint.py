@@ -112,9 +112,7 @@ def test_answers_and_refusals(server: MetricsServer) -> None:
     assert get(server.port, "/healthz") == 200
     assert get(server.port, "/readyz") == 503  # nothing assigned yet
     assert get(server.port, "/nope") == 404
-    assert raw_request(server.port, b"POST /healthz HTTP/1.1\r\n\r\n").startswith(
-        b"HTTP/1.1 405 "
-    )
+    assert raw_request(server.port, b"POST /healthz HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 405 ")
     assert raw_request(server.port, b"nonsense\r\n\r\n").startswith(b"HTTP/1.1 400 ")
     body = raw_request(server.port, b"GET /readyz HTTP/1.0\r\n\r\n")
     assert b"broker_reachable=False batch_stuck=False" in body
