@@ -80,6 +80,11 @@ class Stop(threading.Event):
             self.interruptible = False  # raised once; the unwinding itself is not cut short
             raise Interrupted(self.stage)
 
+    def disarm(self) -> None:
+        """No watchdog after all (a caller that lives on after the stop, as a test does)."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+
     def _overrun(self) -> None:
         log.error(
             "did not stop in time after the signal, exiting now",

@@ -174,11 +174,13 @@ def ensure_topics(
     return True
 
 
-def missing_topics(settings: Settings, topics: list[str]) -> list[str] | None:
+def missing_topics(
+    settings: Settings, topics: list[str], timeout_s: float | None = None
+) -> list[str] | None:
     """Which of ``topics`` the broker does not have; None when it cannot be told now."""
     k = settings.kafka
     try:
-        check_broker(k, k.probe_timeout_ms / 1000)
+        check_broker(k, k.probe_timeout_ms / 1000 if timeout_s is None else timeout_s)
         admin = make_admin(settings)
     except (BrokerProblem, KafkaError):
         return None

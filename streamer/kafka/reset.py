@@ -18,9 +18,12 @@ that says what happened, so the service looks for the evidence itself:
   ``ListOffsets`` can lag the true end, but it never goes down);
 * a watched topic that no longer exists.
 
-The service then starts over with new clients (``BrokerReset``): recovery finds
-an empty journal, rebuilds an empty index, and each partition starts where
-``auto_offset_reset`` says.
+On any of them the loop raises ``BrokerReset`` and the service goes on as a
+restarted process would (``ConsumerService.recover_from``): a new producer,
+recovery from an empty journal into an empty index, each partition from
+``auto_offset_reset``. An error from the loop is checked against the same
+evidence first; a producer id the broker no longer knows (``PRODUCER_STATE_LOST``)
+re-creates the producer even without it.
 """
 
 from __future__ import annotations

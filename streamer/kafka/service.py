@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 # Starting over after a reset is what a restart would do; a broker that keeps
 # losing everything before a single batch gets through is a fault to exit on.
 MAX_RESETS_IN_A_ROW = 5
+# Leaving the group and flushing may wait on a broker that does not answer; both
+# together stay well inside ``shutdown_timeout_s``.
+CLOSE_TIMEOUT_MS = 5_000
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -135,8 +138,11 @@ class ConsumerService:
         return 0
 
     def run_until_stopped(self) -> None:
+        if not self.start():
+            log.info("service stopped before Kafka was reachable", extra={"role": self.role})
+            return
         resets_in_a_row = 0
-        while self.start():
+        while True:
             batches = self.batches
             try:
                 with stage(self.stop, "loop"):
@@ -144,8 +150,8 @@ class ConsumerService:
                 return
             except BrokerReset as reset:
                 resets_in_a_row = 1 if self.batches > batches else resets_in_a_row + 1
-                self.restart_after(reset, resets_in_a_row)
-        log.info("service stopped before Kafka was reachable", extra={"role": self.role})
+                if not self.recover_from(reset, resets_in_a_row):
+                    return
 
     def start(self) -> bool:
         """The broker, the topics and the clients; False when stopped while waiting for Kafka."""
@@ -250,13 +256,13 @@ class ConsumerService:
     def close_clients(self) -> None:
         if self.consumer is not None:
             try:
-                self.consumer.close()
+                self.consumer.close(timeout_ms=CLOSE_TIMEOUT_MS)
             except Exception:
                 log.warning("error closing consumer", exc_info=True)
             self.consumer = None
         if self.producer is not None:
             try:
-                self.producer.close(timeout=10)
+                self.producer.close(timeout=CLOSE_TIMEOUT_MS / 1000)
             except Exception:
                 log.warning("error closing producer", exc_info=True)
             self.producer = None
@@ -286,12 +292,14 @@ class ConsumerService:
         t = self.settings.topics
         k = self.settings.kafka
         written = t.prepared if self.stateless else t.journal
+        # Short: while the broker does not answer, the loop waits on this check.
+        timeout_s = min(k.probe_timeout_ms / 1000, 5.0)
         return EndWatch(
             consumer,
             [TopicPartition(written, 0)],
             k.reset_check_interval_ms / 1000,
-            k.probe_timeout_ms / 1000,
-            lambda topics: missing_topics(self.settings, topics),
+            timeout_s,
+            lambda topics: missing_topics(self.settings, topics, timeout_s),
         )
 
     def check_positions(self, records: list[Any]) -> None:
@@ -301,8 +309,10 @@ class ConsumerService:
             raise BrokerReset(detected)
 
     def check_ends(self) -> None:
+        """Every ``reset_check_interval_ms``; read-only, so a signal may cut it short."""
         if self.end_watch is not None and self.end_watch.due():
-            detected = self.end_watch.check()
+            with stage(self.stop, "reset check", interruptible=True):
+                detected = self.end_watch.check()
             if detected is not None:
                 raise BrokerReset(detected)
 
@@ -321,23 +331,64 @@ class ConsumerService:
                 raise
             raise BrokerReset({**detected, "error": f"{type(exc).__name__}: {exc}"}) from exc
 
-    def restart_after(self, reset: BrokerReset, resets_in_a_row: int) -> None:
-        """Log what was found, drop the clients and everything built on them, start again."""
-        if reset.lost:
-            log.error(
-                "journal and offsets gone: the broker was reset",
-                extra={"detected": reset.detected, "role": self.role},
-            )
-        else:
-            log.warning(
-                "the broker lost this producer's state: clients re-created",
-                extra={"detected": reset.detected, "role": self.role},
-            )
-        with stage(self.stop, "shutdown"):
-            self.observer.service_stopping()
-            self.close_clients()
+    def recover_from(self, reset: BrokerReset, resets_in_a_row: int) -> bool:
+        """Say what was found, then go on as a restarted process would, in this one.
+
+        1. the topics again (``ensure_topics``: created with their settings if gone);
+        2. a new producer (the broker no longer knows the old one's id) and, through
+           ``open``, everything the role built on the clients;
+        3. the held partitions treated as revoked and assigned again: a deciding
+           role recovers before its next batch (an empty journal: a fresh index,
+           starts by ``auto_offset_reset``), and each partition is sought back to its
+           committed offset so the batch dropped on detection is not skipped.
+
+        The group consumer is kept: it rejoins the broker's new group by itself,
+        and a consumer closed in the middle of that join has been seen to leave
+        the embedded broker's group with a leader that never answers.
+        Returns False when stopped while waiting for the broker.
+        """
+        what = (
+            "journal and offsets gone: the broker was reset"
+            if reset.lost
+            else ("the broker no longer knows this producer: producer re-created")
+        )
+        (log.error if reset.lost else log.warning)(
+            what, extra={"detected": reset.detected, "role": self.role}
+        )
         if resets_in_a_row > MAX_RESETS_IN_A_ROW:
             raise RuntimeError(
                 f"the broker was reset {resets_in_a_row} times with no batch in between"
             ) from reset
-        self.stop.wait(1)
+        with stage(self.stop, "topic admin", interruptible=True):
+            if not ensure_topics(self.settings, stop=self.stop, needed=role_topics(self.settings)):
+                return False
+        assert self.consumer is not None
+        with stage(self.stop, "client start", interruptible=True):
+            if self.producer is not None:
+                self.producer.close(timeout=CLOSE_TIMEOUT_MS / 1000)
+            self.producer = make_producer(self.settings)
+            self.open(self.producer, self.consumer)
+        held = set(self.assigned)
+        self.on_revoked(held)
+        self.on_assigned(held)
+        self.observer.partitions_assigned(held, self.stateless)  # not ready until recovered
+        self.rewind(held)
+        self.end_watch = self.make_end_watch(self.consumer)
+        return True
+
+    def rewind(self, partitions: set[TopicPartition]) -> None:
+        """Each partition back to its committed offset, or where ``auto_offset_reset`` says."""
+        assert self.consumer is not None
+        timeout_ms = self.settings.kafka.request_timeout_ms
+        for tp in sorted(partitions, key=str):
+            try:
+                committed = self.consumer.committed(tp, timeout_ms=timeout_ms)
+                if committed is not None:
+                    self.consumer.seek(tp, committed)
+                elif self.settings.kafka.auto_offset_reset == "earliest":
+                    self.consumer.seek_to_beginning(tp)
+                else:
+                    self.consumer.seek_to_end(tp)
+            except Exception as exc:
+                # Not held any more (a rebalance is under way): the next assignment decides.
+                log.warning("rewind skipped", extra={"partition": str(tp), "error": str(exc)})
