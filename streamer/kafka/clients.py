@@ -270,3 +270,19 @@ def read_to_end(
                 consumer.pause(tp)
         if on_progress is not None:
             on_progress(seen)
+
+
+def rewind(consumer: KafkaConsumer, partitions: set[TopicPartition], settings: Settings) -> None:
+    """Each partition back to its committed offset, or where ``auto_offset_reset`` says."""
+    for tp in sorted(partitions, key=str):
+        try:
+            committed = consumer.committed(tp, timeout_ms=settings.kafka.request_timeout_ms)
+            if committed is not None:
+                consumer.seek(tp, committed)
+            elif settings.kafka.auto_offset_reset == "earliest":
+                consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek_to_end(tp)
+        except Exception as exc:
+            # Not held any more (a rebalance is under way): the next assignment decides.
+            log.warning("rewind skipped", extra={"partition": str(tp), "error": str(exc)})

@@ -34,7 +34,7 @@ from kafka.protocol.parser import KafkaProtocol
 from kafka.protocol.sasl import SaslHandshakeRequest
 
 from streamer import __version__
-from streamer.config import KafkaSettings
+from streamer.config import KafkaSettings, Settings
 
 
 @dataclass
@@ -269,3 +269,10 @@ class BrokerChecks:
             reachable = broker_answers(self.k, self.timeout_s)
             if not self.done.is_set():
                 self.report(reachable)
+
+
+def start_broker_checks(settings: Settings, report: Callable[[bool], None]) -> BrokerChecks:
+    m = settings.metrics
+    return BrokerChecks(
+        settings.kafka, m.broker_check_interval_ms / 1000, m.broker_check_timeout_ms / 1000, report
+    ).start()

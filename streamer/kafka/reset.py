@@ -42,6 +42,9 @@ from kafka.errors import (
 )
 from kafka.structs import TopicPartition
 
+from streamer.config import Settings
+from streamer.kafka.clients import missing_topics
+
 log = logging.getLogger(__name__)
 
 # Errors that mean the broker no longer knows the idempotent producer: it reached us
@@ -127,3 +130,19 @@ class EndWatch:
                 lower[str(tp)] = {"had": had, "now": end}
             self.highest[tp] = max(end, had or 0)
         return {"end_went_down": lower} if lower else None
+
+
+def journal_watch(settings: Settings, consumer: KafkaConsumer, stateless: bool) -> EndWatch:
+    """Deciding roles watch the journal they write; ``prepare`` watches news.prepared."""
+    t = settings.topics
+    k = settings.kafka
+    written = t.prepared if stateless else t.journal
+    # Short: while the broker does not answer, the loop waits on this check.
+    timeout_s = min(k.probe_timeout_ms / 1000, 5.0)
+    return EndWatch(
+        consumer,
+        [TopicPartition(written, 0)],
+        k.reset_check_interval_ms / 1000,
+        timeout_s,
+        lambda topics: missing_topics(settings, topics, timeout_s),
+    )

@@ -20,16 +20,16 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
 from streamer.config import Settings
-from streamer.kafka.clients import (
-    ensure_topics,
-    make_consumer,
-    make_producer,
-    missing_topics,
-    role_topics,
-)
+from streamer.kafka.clients import ensure_topics, make_consumer, make_producer, rewind, role_topics
 from streamer.kafka.observer import Observer
-from streamer.kafka.probe import BrokerChecks
-from streamer.kafka.reset import PRODUCER_STATE_LOST, BrokerReset, EndWatch, records_went_back
+from streamer.kafka.probe import start_broker_checks
+from streamer.kafka.reset import (
+    PRODUCER_STATE_LOST,
+    BrokerReset,
+    EndWatch,
+    journal_watch,
+    records_went_back,
+)
 from streamer.stopping import Interrupted, stage
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,8 @@ class ConsumerService:
         interruptible (``streamer.stopping``), the loop stops between batches,
         and the watchdog of ``Stop`` bounds whatever is left.
         """
-        checks = self.start_broker_checks()
+        # /readyz follows the broker as it is now, not as it was at start.
+        checks = start_broker_checks(self.settings, self.observer.broker_checked)
         try:
             self.run_until_stopped()
         except Interrupted as exc:
@@ -165,7 +166,7 @@ class ConsumerService:
             self.consumer.subscribe([self.input_topic], listener=_Listener(self))
         self.started = True
         self.assigned = set()
-        self.end_watch = self.make_end_watch(self.consumer)
+        self.end_watch = journal_watch(self.settings, self.consumer, self.stateless)
         self.observer.service_started(self.input_topic, self.stateless)
         log.info(
             "service started",
@@ -269,16 +270,6 @@ class ConsumerService:
 
     # -- faults that end in a clear state (streamer.kafka.reset, streamer.kafka.probe) -----------
 
-    def start_broker_checks(self) -> BrokerChecks:
-        """/readyz follows the broker as it is now, not as it was at start."""
-        m = self.settings.metrics
-        return BrokerChecks(
-            self.settings.kafka,
-            m.broker_check_interval_ms / 1000,
-            m.broker_check_timeout_ms / 1000,
-            self.observer.broker_checked,
-        ).start()
-
     def handle_batch(self, records: list[Any]) -> None:
         """``process_batch``, timed by readiness: a batch that does not end is not ready."""
         self.observer.batch_started()
@@ -286,21 +277,6 @@ class ConsumerService:
             self.process_batch(records)
         finally:
             self.observer.batch_ended()
-
-    def make_end_watch(self, consumer: KafkaConsumer) -> EndWatch:
-        """Deciding roles watch the journal they write; ``prepare`` watches news.prepared."""
-        t = self.settings.topics
-        k = self.settings.kafka
-        written = t.prepared if self.stateless else t.journal
-        # Short: while the broker does not answer, the loop waits on this check.
-        timeout_s = min(k.probe_timeout_ms / 1000, 5.0)
-        return EndWatch(
-            consumer,
-            [TopicPartition(written, 0)],
-            k.reset_check_interval_ms / 1000,
-            timeout_s,
-            lambda topics: missing_topics(self.settings, topics, timeout_s),
-        )
 
     def check_positions(self, records: list[Any]) -> None:
         """Before any record is handled: the consumer must not have gone back on its own."""
@@ -372,23 +348,6 @@ class ConsumerService:
         self.on_revoked(held)
         self.on_assigned(held)
         self.observer.partitions_assigned(held, self.stateless)  # not ready until recovered
-        self.rewind(held)
-        self.end_watch = self.make_end_watch(self.consumer)
+        rewind(self.consumer, held, self.settings)
+        self.end_watch = journal_watch(self.settings, self.consumer, self.stateless)
         return True
-
-    def rewind(self, partitions: set[TopicPartition]) -> None:
-        """Each partition back to its committed offset, or where ``auto_offset_reset`` says."""
-        assert self.consumer is not None
-        timeout_ms = self.settings.kafka.request_timeout_ms
-        for tp in sorted(partitions, key=str):
-            try:
-                committed = self.consumer.committed(tp, timeout_ms=timeout_ms)
-                if committed is not None:
-                    self.consumer.seek(tp, committed)
-                elif self.settings.kafka.auto_offset_reset == "earliest":
-                    self.consumer.seek_to_beginning(tp)
-                else:
-                    self.consumer.seek_to_end(tp)
-            except Exception as exc:
-                # Not held any more (a rebalance is under way): the next assignment decides.
-                log.warning("rewind skipped", extra={"partition": str(tp), "error": str(exc)})
