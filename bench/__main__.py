@@ -49,8 +49,17 @@ def fig_normalize(quick: bool, rows: list[Row], details: dict[str, Any]) -> None
     except SystemExit as exc:  # bench_normalize exits when the corpus is missing
         raise CorpusMissing(str(exc)) from exc
     details["normalize"] = r
-    rows.append(Row("normalize plain (info)", _fmt_rate(r["normalize_plain_per_s"]), "-", None))
-    rows.append(Row("normalize html (info)", _fmt_rate(r["normalize_html_per_s"]), "-", None))
+    for kind in ("plain", "html"):
+        per_core = f"{_fmt_rate(r[f'normalize_{kind}_per_cpu_s'])} per CPU-second (one core)"
+        rows.append(
+            Row(
+                f"normalize {kind} (info)",
+                _fmt_rate(r[f"normalize_{kind}_per_s"]),
+                "-",
+                None,
+                per_core,
+            )
+        )
 
 
 def fig_fingerprint(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
@@ -103,18 +112,8 @@ def fig_decide(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
     )
     rows.append(
         Row(
-            "  legacy dict index decide+add, same run (info)",
-            _fmt_rate(r["legacy_decide_add_per_s"]),
-            "-",
-            None,
-            f"{r['legacy_duplicates']} duplicates; alternate rounds with the index above",
-        )
-    )
-    rows.append(
-        Row(
-            "  nothing derived in prepare (keys in the pass), new / legacy (info)",
-            f"{_fmt_rate(r['decide_add_cold_per_s'])} / "
-            f"{_fmt_rate(r['legacy_decide_add_cold_per_s'])}",
+            "  nothing derived in prepare (keys in the pass) (info)",
+            _fmt_rate(r["decide_add_cold_per_s"]),
             "-",
             None,
             "as the dedup role gets entries from news.prepared; one pass each",
@@ -213,11 +212,8 @@ def fig_memory(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
     from bench import bench_memory
 
     n_index = 50_000 if quick else 1_000_000
-    # The legacy index takes ~15 KB an article: 1M would need ~15 GB on a shared box.
-    n_legacy = 20_000 if quick else 200_000
     new = bench_memory.measure("index", n_index)
-    old = bench_memory.measure("legacy", n_legacy)
-    details["memory"] = {"index": new, "legacy": old}
+    details["memory"] = {"index": new}
     rows.append(
         Row(
             f"memory per article, index @ {n_index:,}",
@@ -226,15 +222,6 @@ def fig_memory(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
             1024 / new["bytes_per_article"] if n_index >= 1_000_000 else None,
             f"RSS delta in a fresh process / N; {new['vocabulary_words']:,} vocabulary words; "
             f"decide at N {_fmt_rate(new['decide_per_s_at_n'])}",
-        )
-    )
-    rows.append(
-        Row(
-            f"  legacy dict index @ {n_legacy:,} (info)",
-            f"{old['bytes_per_article']:,.0f} B",
-            "-",
-            None,
-            "the index before the compact layout (bench.legacy_index)",
         )
     )
 

@@ -2,9 +2,7 @@
 
 Articles are prepared (validated, normalized, fingerprinted) before any timing;
 then only the index's ``decide`` + ``add`` run, on one core, over a fresh index
-per round, in wire order. The index as it was before the compact layout
-(``bench.legacy_index``) runs in alternate rounds on the same articles, so the
-two rates come from one run on one (shared, noisy) machine.
+per round, in wire order, with the protocol of ``pipeline.Decider``.
 """
 
 from __future__ import annotations
@@ -16,9 +14,9 @@ from dataclasses import replace
 from typing import Any
 
 from bench.bench_common import input_record, load_stories, median_rate
-from bench.legacy_index import LegacyEntry, LegacyIndex, legacy_entry
 from streamer.config import Settings
-from streamer.index import DedupIndex, IndexEntry, derive
+from streamer.dedup.entry import IndexEntry
+from streamer.dedup.index import DedupIndex
 from streamer.pipeline import Decider, Preparer
 from streamer.records import InputRecord, Prepared
 
@@ -35,6 +33,7 @@ def prepared_articles(limit: int | None, settings: Settings | None = None) -> li
 
 
 def index_pass(settings: Settings, entries: list[IndexEntry]) -> tuple[int, DedupIndex]:
+    """What ``Decider.decide`` does with the index: decide, place in the cluster, add."""
     index = DedupIndex(settings.dedup)
     dups = 0
     for entry in entries:
@@ -42,8 +41,7 @@ def index_pass(settings: Settings, entries: list[IndexEntry]) -> tuple[int, Dedu
         if decision.is_duplicate:
             dups += 1
         if decision.indexed:
-            entry.cluster_id = decision.cluster_id
-            index.add(entry)
+            index.add(entry.in_cluster(decision.cluster_id))
     return dups, index
 
 
@@ -59,8 +57,7 @@ def split_pass(settings: Settings, entries: list[IndexEntry]) -> tuple[float, fl
         t1 = clock()
         in_decide += t1 - t0
         if decision.indexed:
-            entry.cluster_id = decision.cluster_id
-            index.add(entry)
+            index.add(entry.in_cluster(decision.cluster_id))
             in_add += clock() - t1
     return in_decide, in_add
 
@@ -71,76 +68,41 @@ def decider_pass(settings: Settings, prepared: list[Prepared]) -> None:
         decider.decide(p)
 
 
-def legacy_pass(settings: Settings, entries: list[LegacyEntry]) -> int:
-    """The same pass on the index as it was before the compact layout (bench.legacy_index)."""
-    index = LegacyIndex(settings.dedup)
-    dups = 0
-    for entry in entries:
-        decision = index.decide(entry)
-        if decision.is_duplicate:
-            dups += 1
-        if decision.indexed:
-            entry.cluster_id = decision.cluster_id
-            index.add(entry)
-    return dups
-
-
-def as_prepared(entry: IndexEntry, settings: Settings) -> IndexEntry:
-    """A fresh copy of ``entry`` as the Preparer hands it over: ``derive`` done, and
-    nothing an index caches on an entry (the guards' fact split)."""
-    return derive(replace(entry, _view=None), settings.dedup)
-
-
 def run(limit: int | None = 20_000, rounds: int = 5) -> dict[str, Any]:
-    """Median rates of ``rounds`` passes; the new and the legacy index alternate rounds.
+    """Median rates of ``rounds`` passes over the entries as the Preparer produces them
+    (``Derived`` worked out there, in the stateless stage): what the one ordered writer pays.
 
-    Each round of the new index runs on fresh copies of the entries as the
-    Preparer produces them (``derive`` done there, in the stateless stage): what
-    the one ordered writer pays. The legacy index keeps its entries' derived keys
-    across rounds, as it did when it was the index (its figure is the flattering
-    one). ``decide_only_per_s``: the ``decide`` calls alone (retrieval and
-    verification, the issue's definition of the decision), timed call by call in
-    three more passes that also add, so the index grows as it does in the writer.
-    ``*_cold_per_s``: one pass on entries with nothing derived, as the dedup
-    role reading ``news.prepared`` gets them.
+    Entries are immutable and the index keeps nothing on them, so every round
+    runs on the same ones. ``decide_only_per_s``: the ``decide`` calls alone
+    (retrieval and verification, the issue's definition of the decision), timed
+    call by call in three more passes that also add, so the index grows as it
+    does in the writer. ``decide_add_cold_per_s``: one pass on entries with
+    nothing derived, as the dedup role reading ``news.prepared`` gets them.
     """
     settings = Settings.model_validate({})
     prepared = prepared_articles(limit, settings)
     entries = [p.entry for p in prepared]
-    legacy = [legacy_entry(e) for e in entries]
     n = len(entries)
-    bare = [replace(e, _view=None) for e in entries]
+    bare = [replace(e) for e in entries]  # ``replace`` leaves ``derived`` behind
     cold_t = time.perf_counter()
     dups, index = index_pass(settings, bare)
     cold = n / (time.perf_counter() - cold_t)
-    cold_t = time.perf_counter()
-    legacy_pass(settings, [legacy_entry(e) for e in entries])
-    legacy_cold = n / (time.perf_counter() - cold_t)
-    index_pass(settings, [as_prepared(e, settings) for e in entries])  # warm-up
-    legacy_dups = legacy_pass(settings, legacy)
-    new_rates, old_rates = [], []
-    for _ in range(rounds):
-        fresh = [as_prepared(e, settings) for e in entries]
-        new_rates.append(median_rate(n, lambda f=fresh: index_pass(settings, f), 1)[0])
-        old_rates.append(median_rate(n, lambda: legacy_pass(settings, legacy), 1)[0])
-    splits = [split_pass(settings, [as_prepared(e, settings) for e in entries]) for _ in range(3)]
+    index_pass(settings, entries)  # warm-up
+    rates = [median_rate(n, lambda: index_pass(settings, entries), 1)[0] for _ in range(rounds)]
+    splits = [split_pass(settings, entries) for _ in range(3)]
     decide_s = statistics.median(d for d, _ in splits)
     add_s = statistics.median(a for _, a in splits)
     decider_rate, _ = median_rate(len(prepared), lambda: decider_pass(settings, prepared), rounds)
     return {
         "articles": n,
         "duplicates": dups,
-        "legacy_duplicates": legacy_dups,
         "index_size_at_end": len(index),
-        "decide_add_per_s": statistics.median(new_rates),
-        "legacy_decide_add_per_s": statistics.median(old_rates),
-        "decide_add_rounds": new_rates,
-        "legacy_decide_add_rounds": old_rates,
+        "decide_add_per_s": statistics.median(rates),
+        "decide_add_rounds": rates,
         "decide_only_per_s": n / decide_s,
         "decide_us": decide_s / n * 1e6,
         "add_evict_us": add_s / n * 1e6,
         "decide_add_cold_per_s": cold,
-        "legacy_decide_add_cold_per_s": legacy_cold,
         "decider_with_record_per_s": decider_rate,
     }
 

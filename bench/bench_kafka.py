@@ -7,6 +7,7 @@ join, and for the service after its recovery) to the commit of the last record.
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import io
 import pstats
@@ -20,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ from streamer.kafka.clients import (
 )
 from streamer.kafka.decide import DecideService
 from streamer.metrics import Metrics
+from streamer.records import parse_headers
 
 POOL_WORKERS = 2
 
@@ -218,6 +221,84 @@ def _ready(port: int) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _service(s: Settings, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``streamer run`` as its own process, ready (``/readyz``) when this yields; SIGTERM after."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "streamer.yaml"
+        config.write_text(yaml.safe_dump(s.model_dump(mode="json")))
+        with (Path(tmp) / "service.log").open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "streamer", "run", "--config", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                deadline = time.monotonic() + 90
+                while not _ready(port):
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError("the service did not become ready in time")
+                    time.sleep(0.1)
+                yield proc
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def _produce_steadily(s: Settings, values: list[bytes], rate: float) -> float:
+    """Send ``values`` to the raw topic at ``rate`` a second; returns the seconds it took."""
+    producer = make_producer(s)
+    start = time.perf_counter()
+    for i, v in enumerate(values):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        producer.send(s.topics.raw, value=v)
+    producer.flush()
+    seconds = time.perf_counter() - start
+    producer.close()
+    return seconds
+
+
+def _wait_decided(s: Settings, proc: subprocess.Popen[bytes], n: int) -> int:
+    """Wait (up to 10 minutes) until the three outputs hold ``n`` records; returns how many."""
+    outs = [
+        TopicPartition(t, 0) for t in (s.topics.clean, s.topics.duplicates, s.topics.deadletter)
+    ]
+    reader = make_consumer(s, None)
+    try:
+        deadline = time.monotonic() + 600
+        decided = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            decided = sum(end_offsets(reader, outs).values())
+            if decided >= n:
+                break
+            time.sleep(0.2)
+        return decided
+    finally:
+        reader.close()
+
+
+def _clean_latencies(s: Settings) -> list[float]:
+    """Each clean record's CreateTime minus its input's, sorted, in seconds."""
+    reader = make_consumer(s, None)
+    try:
+        raw_tp = TopicPartition(s.topics.raw, 0)
+        produced_ms = {r.offset: r.timestamp for r in read_to_end(reader, {raw_tp: 0})}
+        lat: list[float] = []
+        for r in read_to_end(reader, {TopicPartition(s.topics.clean, 0): 0}):
+            coords = parse_headers(r.headers)
+            if coords is not None and coords.offset in produced_ms:
+                lat.append((r.timestamp - produced_ms[coords.offset]) / 1000)
+    finally:
+        reader.close()
+    return sorted(lat)
+
+
 def latency(
     bootstrap: str, values: list[bytes], rate: float = 1000.0, workers: int = 0
 ) -> dict[str, Any]:
@@ -234,68 +315,10 @@ def latency(
         update={"metrics": s.metrics.model_copy(update={"enabled": True, "port": port})}
     )
     ensure_topics(s)
-    with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "streamer.yaml"
-        config.write_text(yaml.safe_dump(s.model_dump(mode="json")))
-        log = (Path(tmp) / "service.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamer", "run", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 90
-            while not _ready(port):
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the service did not become ready in time")
-                time.sleep(0.1)
-            producer = make_producer(s)
-            start = time.perf_counter()
-            for i, v in enumerate(values):
-                delay = start + i / rate - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                producer.send(s.topics.raw, value=v)
-            producer.flush()
-            produce_s = time.perf_counter() - start
-            producer.close()
-            outs = [
-                TopicPartition(t, 0)
-                for t in (s.topics.clean, s.topics.duplicates, s.topics.deadletter)
-            ]
-            reader = make_consumer(s, None)
-            try:
-                deadline = time.monotonic() + 600
-                decided = 0
-                while time.monotonic() < deadline and proc.poll() is None:
-                    decided = sum(end_offsets(reader, outs).values())
-                    if decided >= len(values):
-                        break
-                    time.sleep(0.2)
-            finally:
-                reader.close()
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
-
-    reader = make_consumer(s, None)
-    try:
-        raw_tp = TopicPartition(s.topics.raw, 0)
-        produced_ms = {r.offset: r.timestamp for r in read_to_end(reader, {raw_tp: 0})}
-        clean_tp = TopicPartition(s.topics.clean, 0)
-        lat: list[float] = []
-        for r in read_to_end(reader, {clean_tp: 0}):
-            off = next((int(v) for k, v in r.headers if k == "input-offset"), None)
-            if off is not None and off in produced_ms:
-                lat.append((r.timestamp - produced_ms[off]) / 1000)
-    finally:
-        reader.close()
-    lat.sort()
+    with _service(s, port) as proc:
+        produce_s = _produce_steadily(s, values, rate)
+        decided = _wait_decided(s, proc, len(values))
+    lat = _clean_latencies(s)
 
     def pct(p: float) -> float:
         return lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")

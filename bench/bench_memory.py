@@ -2,9 +2,8 @@
 
 Each measurement runs in a fresh subprocess: RSS (VmRSS from /proc) after the
 imports and the generator's setup, then again after N articles were added
-(with a full GC both times), divided by N. ``kind`` is ``index`` (the service's
-``streamer.index.DedupIndex``) or ``legacy`` (the dict-based index it replaced,
-``bench.legacy_index``, for comparison at smaller N).
+(with a full GC both times), divided by N, for ``kind`` ``index`` (the service's
+``streamer.dedup.index.DedupIndex``, the only kind).
 
 Inputs are built one article at a time by a generator and dropped after ``add``:
 the benchmark holds no reference to any article, so whatever survives is what
@@ -35,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from bench.bench_common import REPO, CorpusMissing, rss_bytes
-from bench.legacy_index import LegacyIndex, legacy_entry
 from streamer.config import Settings
-from streamer.index import DedupIndex, IndexEntry
+from streamer.dedup.entry import IndexEntry
+from streamer.dedup.index import DedupIndex
 from streamer.text.fingerprint import Fingerprinter
 
 POOL = 2000
@@ -100,8 +99,7 @@ def synthetic(n: int, seed: int = 1) -> Any:
             signature=fp.signature(shingles),
             numbers=_copy(t.numbers),
             entities=_copy(t.entities),
-            _view=None,
-        )
+        )  # nothing derived (``replace`` leaves it behind): ``add`` works it out
         del shingles
 
 
@@ -111,10 +109,12 @@ def child(kind: str, n: int) -> dict[str, Any]:
     next(gen)
     # The baseline is taken before the index exists: arrays it fills up front count.
     before = rss_bytes()
-    index: Any = LegacyIndex(settings.dedup) if kind == "legacy" else DedupIndex(settings.dedup)
+    if kind != "index":
+        raise ValueError(f"unknown kind {kind!r}: only 'index' is measured")
+    index = DedupIndex(settings.dedup)
     started = time.perf_counter()
     for entry in gen:
-        index.add(legacy_entry(entry) if kind == "legacy" else entry)
+        index.add(entry)
     seconds = time.perf_counter() - started
     entry = None
     gc.collect()
@@ -128,18 +128,18 @@ def child(kind: str, n: int) -> dict[str, Any]:
         "bytes_per_article": (after - before) / n,
         "build_s": seconds,
     }
-    if kind == "index":
-        out["vocabulary_words"] = len(index._vocab)
-        out["capacity_rows"] = index._cap
-        # How fast the full index decides: fresh articles (not added), timed after they
-        # are built. Random shingles, so the walks meet only slot collisions.
-        probes = list(synthetic(PROBES, seed=2))[1:]
-        for p in probes:  # other ids and texts than the indexed articles of the same number
-            p.id, p.content_hash = "p" + p.id, "p" + p.content_hash
-        started = time.perf_counter()
-        for p in probes:
-            index.decide(p)
-        out["decide_per_s_at_n"] = PROBES / (time.perf_counter() - started)
+    out["vocabulary_words"] = len(index.store.vocabulary)
+    out["capacity_rows"] = index.store.cap
+    # How fast the full index decides: fresh articles (not added), timed after they
+    # are built. Random shingles, so the walks meet only slot collisions.
+    probes = [  # other ids and texts than the indexed articles of the same number
+        replace(p, id="p" + p.id, content_hash="p" + p.content_hash)
+        for p in list(synthetic(PROBES, seed=2))[1:]
+    ]
+    started = time.perf_counter()
+    for p in probes:
+        index.decide(p)
+    out["decide_per_s_at_n"] = PROBES / (time.perf_counter() - started)
     return out
 
 

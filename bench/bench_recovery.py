@@ -20,9 +20,9 @@ from kafka.structs import TopicPartition
 
 from streamer.broker import EmbeddedBroker
 from streamer.config import Settings
+from streamer.dedup.entry import IndexEntry
+from streamer.dedup.journal import encode_checkpoint, encode_entry
 from streamer.faults import Faults
-from streamer.index import IndexEntry
-from streamer.journal import encode_checkpoint, encode_entry
 from streamer.kafka.clients import ensure_topics, make_consumer, make_producer
 from streamer.kafka.commit import JournalWriter
 from streamer.kafka.recovery import Recovery

@@ -21,7 +21,8 @@ from pydantic import ValidationError
 
 from streamer import SCHEMA_VERSION
 from streamer.config import Settings
-from streamer.index import DedupIndex, IndexEntry, derive
+from streamer.dedup.entry import IndexEntry
+from streamer.dedup.index import DedupIndex
 from streamer.models import (
     ArticleRecord,
     NormalizedArticle,
@@ -160,7 +161,7 @@ class Preparer:
             entities=frozenset(facts.entities),
             n_tokens=len(tokens),
         )
-        derive(entry, self.settings.dedup)  # here, not in the ordered writer
+        entry = entry.with_derived(self.settings.dedup)  # here, not in the ordered writer
         return Prepared(source=record, article=article, entry=entry)
 
 
@@ -177,9 +178,8 @@ class Decider:
         added: IndexEntry | None = None
         evicted: list[str] = []
         if decision.indexed:
-            entry.cluster_id = decision.cluster_id
-            evicted = self.index.add(entry)
-            added = entry
+            added = entry.in_cluster(decision.cluster_id)
+            evicted = self.index.add(added)
         art = prepared.article
         # Every field was validated on the way in (or built here from typed values),
         # so the record is assembled without a second validation pass.

@@ -16,7 +16,8 @@ from datetime import datetime
 import numpy as np
 
 from streamer.config import Settings
-from streamer.index import Decision, IndexEntry
+from streamer.dedup.entry import IndexEntry
+from streamer.dedup.index import Decision
 from streamer.models import Coordinates, DeadLetter, ErrorInfo, Outcome, PreparedArticle
 
 HEADER_TOPIC = "input-topic"

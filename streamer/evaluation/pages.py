@@ -90,3 +90,29 @@ def inserted_block(rng: random.Random) -> str:
         )
     items = "\n".join(f"- {r}" for r in rng.sample(_RELATED, 3))
     return f"Read more:\n{items}"
+
+
+PORTAL_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{title} | Wire Portal</title>
+<script>window.__STATE__={{"ads":["top","mid"],"user":null}};</script>
+<style>body{{font-family:sans-serif}} .share a{{margin:0 4px}}</style></head><body>
+<nav class="main"><a href="/">Home</a><a href="/world">World</a><a href="/business">Business</a>
+<a href="/markets">Markets</a><a href="/sport">Sport</a></nav><main><article><h1>{title}</h1>
+<div class="byline">By Wire Staff</div>
+<div class="share"><a href="#">Facebook</a><a href="#">Twitter</a><a href="#">Email</a></div>
+<div class="story-body">"""
+PORTAL_TAIL = """</div><aside class="related"><h2>Related articles</h2><ul>
+<li><a href="/a">Markets slide on rate fears</a></li><li><a href="/b">Gold hits record</a></li>
+<li><a href="/c">Oil steadies after OPEC talks</a></li></ul></aside></article></main>
+<footer><a href="/about">About</a><a href="/terms">Terms</a><p>&copy; 2024 Wire Portal</p></footer>
+<script>track("pageview");</script></body></html>"""
+
+
+def portal_page(story: dict[str, str]) -> str:
+    """A wire story as one fixed portal page (one <p> per wire paragraph): the benchmark's page.
+
+    Fixed, unlike ``html_page``, so that a rate measured on it is comparable run to run.
+    """
+    paragraphs = [" ".join(p.split()) for p in story["body"].split("\n    ")]
+    body = "".join(f"<p>{html.escape(p)}</p>\n" for p in paragraphs if p)
+    return PORTAL_HEAD.format(title=html.escape(story["title"] or "")) + body + PORTAL_TAIL

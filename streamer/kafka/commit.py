@@ -28,10 +28,10 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from streamer import journal
 from streamer.config import TopicSettings
+from streamer.dedup import journal
+from streamer.dedup.entry import IndexEntry
 from streamer.faults import Faults
-from streamer.index import IndexEntry
 from streamer.kafka.observer import Observer
 from streamer.kafka.stages import Stage
 from streamer.models import Coordinates, Outcome

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
 
-from streamer import journal
 from streamer.config import Settings
+from streamer.dedup import journal
 from streamer.kafka.clients import end_offsets, read_to_end
 from streamer.kafka.commit import BatchState, JournalWriter, output_topics, wait_for_acks
 from streamer.kafka.stages import Stage

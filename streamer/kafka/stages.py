@@ -13,8 +13,8 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from streamer.config import Settings
+from streamer.dedup.index import DedupIndex
 from streamer.faults import Faults
-from streamer.index import DedupIndex
 from streamer.models import Outcome, PreparedEnvelope
 from streamer.pipeline import Decider, Pipeline, utcnow
 from streamer.records import InputRecord, Result, dead_letter, from_wire, partition_key

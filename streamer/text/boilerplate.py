@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 _I = re.IGNORECASE
 _SHARE_WORDS = (
-    r"share(?: (?:this|on|via|the) ?\w*(?: \w+)?)?|tweet|email|e-mail|mail|print|facebook|"
+    r"share(?: (?:this|on|via|the|by) ?\w*(?: \w+)?)?|tweet|email|e-mail|mail|print|facebook|"
     r"twitter|x|linkedin|whatsapp|pinterest|reddit|telegram|messenger|flipboard|"
     r"copy(?: the)? link|copy|save|bookmark|comments?|\d+ comments?|\d+ shares?"
 )
@@ -56,6 +56,8 @@ _PERSON = (
 _BYLINE_RE = re.compile(
     rf"(?:[Bb]y|BY|Written by|Posted by|Words by|Author:)\s+{_PERSON}"
     rf"(?:\s*(?:,|and|&)\s*{_PERSON})*"
+    # a desk rather than a person: "By Metro Times staff, with wire services"
+    r"(?:\s+(?:staff(?: writers?| reporters?)?|correspondents?|reporters?))?"
     r"(?:\s*[,|/-]\s*[\w .,:/-]{0,80})?"
 )
 _CREDITS_RE = re.compile(

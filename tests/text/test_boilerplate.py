@@ -68,6 +68,12 @@ GALLERY = (
         ("By Jane Doe\n\nPrices rose.", "Prices rose."),
         ("BY JOHN SMITH, REUTERS\n\nPrices rose.", "Prices rose."),
         ("By Maria de la Cruz | March 3, 2016\n\nPrices rose.", "Prices rose."),
+        ("By Metro Times staff, with wire services\n\nPrices rose.", "Prices rose."),
+        ("By Daily Globe staff reporters\n\nPrices rose.", "Prices rose."),
+        (
+            "Share on Facebook | Share on Twitter | Share by Email\n\nPrices rose.",
+            "Prices rose.",
+        ),
         ("Prices rose.\n\nReporting by Jane Doe; Editing by Bob Roe", "Prices rose."),
         ("Prices rose. (Reporting by Jane Doe; Editing by Bob Roe)", "Prices rose."),
         ("Prices rose.\n\n© 2016 Example News Ltd", "Prices rose."),
@@ -94,6 +100,8 @@ def test_text_boilerplate_is_removed(body: str, expected: str) -> None:
     [
         "By Monday the army had left the city.",
         "Share prices rose 5 pct on Tuesday.",
+        "Staff said the plant would reopen.",
+        "By staff accounts the meeting ran late.",
         "More than 200 people attended the meeting.",
         "Photos of the damage were published by the ministry on Monday.",
         "The gallery reopened after a year of renovation work.",

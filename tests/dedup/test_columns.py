@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from streamer.columns import RingArena, Vocabulary, zeros
+from streamer.dedup.columns import RingArena, Vocabulary, zeros
 
 
 def test_ring_arena_wraps_and_refuses_to_overwrite_the_tail() -> None:

@@ -1,10 +1,14 @@
 """Storage for the dedup index without a Python object per article.
 
-Three pieces, each chosen for what the index's memory budget (about 1 KB per
+Each piece is chosen for what the index's memory budget (about 1 KB per
 article at a million articles) and its one-writer, mostly-in-order workload allow:
 
-* ``grown``: the one way a column grows, by doubling, so that a column of N
-  rows costs N rows of bytes plus untouched (not resident) slack;
+* ``zeros``: columns whose unwritten pages are not resident, so that a layout
+  sized for twice the rows costs only the rows written;
+* ``link_chains``: chains of sequence numbers built in bulk (a relayout), as the
+  same rows inserted one by one would have linked them;
+* ``TimeColumn``: the rows' timestamps with a lower bound per block of rows,
+  so that finding what a window evicts scans only the blocks that hold it;
 * ``RingArena``: variable-length runs (an article's shingle fingerprints, its
   fact ids, its strings) appended in arrival order into a ring and reclaimed
   from the oldest end, because the window evicts in (nearly) arrival order;
@@ -22,12 +26,13 @@ import ctypes.util
 import math
 import mmap
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import numpy.typing as npt
 
 _MMAP_BYTES = 1 << 20
+_minimum = np.minimum.reduce  # ``ndarray.min`` without its Python wrapper: small arrays, often
 
 
 def zeros(shape: int | tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
@@ -63,12 +68,101 @@ def release_free_memory() -> None:
         _malloc_trim(0)
 
 
-def grown(array: np.ndarray, size: int) -> np.ndarray:
-    """A copy of ``array`` with room for ``size`` rows; the new rows are zero."""
-    out = zeros((size, *array.shape[1:]), array.dtype)
-    n = min(size, array.shape[0])
-    out[:n] = array[:n]
-    return out
+def link_chains(slot: np.ndarray, next_: np.ndarray, heads: np.ndarray, width: int = 1) -> None:
+    """Chain sequence numbers 1..n (row = seq) by slot, newest first, as n inserts would.
+
+    ``slot`` holds ``width`` entries per row (row-major), chained through
+    ``next_[seq * width + k]`` for the k-th: one band, or all bands at once.
+    """
+    seq = np.arange(slot.size, dtype=np.int64) // width + 1
+    order = np.lexsort((-seq, slot))
+    s = slot[order]
+    seq = seq[order]
+    same = s[1:] == s[:-1]
+    link_at = order[:-1][same]  # the flat index (row - 1) * width + k of each linked entry
+    next_[link_at + width] = seq[1:][same]
+    first = np.ones(s.size, dtype=bool)
+    first[1:] = ~same
+    heads[s[first]] = seq[first]
+
+
+class TimeColumn:
+    """Rows' timestamps, and a lower bound of them per block of 256 rows.
+
+    Rows older than a cutoff are found by scanning only the blocks whose bound is
+    older (arrival order is nearly time order: usually the oldest block alone).
+    Free and removed rows hold inf, so they never expire. Rows never written are
+    set to inf a block at a time as the ring first reaches them, so the column
+    stays unwritten (and not resident) beyond.
+    """
+
+    BLOCK_BITS = 8
+
+    def __init__(self, cap: int) -> None:
+        self.values = zeros(cap, np.float64)
+        self._ready = 0
+        self._block_min = np.full((cap >> self.BLOCK_BITS) + 1, np.inf)
+        self.lower_bound = float("inf")  # of every timestamp held
+        self._make_ready(1)
+
+    def _make_ready(self, rows: int) -> None:
+        """Set never-written rows below ``rows`` (rounded up to a block) to inf."""
+        bits = self.BLOCK_BITS
+        end = min(self.values.size, -(-rows >> bits) << bits)
+        if end > self._ready:
+            self.values[self._ready : end] = np.inf
+            self._ready = end
+
+    def put(self, row: int, ts: float) -> None:
+        if row >= self._ready:
+            self._make_ready(row + 1)
+        self.values[row] = ts
+        block = row >> self.BLOCK_BITS
+        if ts < self._block_min[block]:
+            self._block_min[block] = ts
+        if ts < self.lower_bound:
+            self.lower_bound = ts
+
+    def fill(self, ts: np.ndarray) -> None:
+        """Rows 1..n of a fresh column hold ``ts`` (a relayout)."""
+        n = ts.size
+        self.values[1 : n + 1] = ts
+        self._ready = n + 1
+        self._make_ready(n + 1)
+        if n:
+            rows = np.arange(1, n + 1, dtype=np.int64)
+            np.minimum.at(self._block_min, rows >> self.BLOCK_BITS, ts)
+            self.lower_bound = float(ts.min())
+
+    def expired(
+        self, cutoff: float, label: Callable[[int], str]
+    ) -> tuple[list[tuple[float, str, int]], list[int]]:
+        """(ts, label, row) of the rows older than ``cutoff``, and the blocks scanned.
+
+        The bounds are left as they are: the caller frees the rows (their values
+        become inf), then makes the bounds exact again with ``tighten(blocks)``.
+        """
+        bits = self.BLOCK_BITS
+        size = 1 << bits
+        found: list[tuple[float, str, int]] = []
+        touched: list[int] = []
+        for block in np.flatnonzero(self._block_min < cutoff).tolist():
+            lo = block << bits
+            ts = self.values[lo : lo + size]
+            touched.append(block)
+            for i in np.flatnonzero(ts < cutoff).tolist():  # removed and unused rows hold inf
+                found.append((ts.item(i), label(lo + i), lo + i))
+        return found, touched
+
+    def tighten(self, blocks: list[int]) -> None:
+        """Exact bounds again for ``blocks`` (a removal may have left them stale)."""
+        bits = self.BLOCK_BITS
+        size = 1 << bits
+        block_min, values = self._block_min, self.values
+        for block in blocks:
+            lo = block << bits
+            block_min[block] = _minimum(values[lo : lo + size])
+        self.lower_bound = float(_minimum(block_min))
 
 
 class RingArena:
@@ -104,9 +198,6 @@ class RingArena:
             self.head = head + n
             return head
         return None
-
-    def view(self, start: int, n: int) -> np.ndarray:
-        return self.data[start : start + n]
 
     @classmethod
     def gather(

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from streamer.index import DedupIndex, IndexEntry
+from streamer.dedup.entry import IndexEntry
+from streamer.dedup.index import DedupIndex
 from streamer.models import Checkpoint, Coordinates, JournalEntry, Outcome
 from streamer.records import partition_key, u32_b64, u32_from_b64
 from streamer.text.fingerprint import Fingerprinter

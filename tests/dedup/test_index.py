@@ -8,78 +8,10 @@ import numpy as np
 import pytest
 
 from streamer.config import DedupSettings
-from streamer.index import INITIAL_ROWS, DedupIndex, IndexEntry
-from streamer.text.facts import extract_facts
-from streamer.text.fingerprint import Fingerprinter, content_hash
-from streamer.text.tokens import fingerprint_tokens
-
-SETTINGS = DedupSettings()
-FP = Fingerprinter(SETTINGS.num_perm, SETTINGS.seed, SETTINGS.shingle_size)
-DAY = 86_400.0
-
-STORY = (
-    "Acme Widgets Inc said its board approved the purchase of Baxter Tools Corp for "
-    "about 450 mln dlrs in cash, a deal that would make it the largest maker of hand "
-    "tools in North America. Acme said the purchase price was 32 dlrs a share and that "
-    "Baxter directors had agreed to recommend the offer to shareholders at a meeting "
-    "planned for June. The company said it expected the acquisition to add to earnings "
-    "in its first full year and that it would finance the deal with bank loans and cash "
-    "on hand. Acme shares rose 1.25 dlrs to 28.50 dlrs in active trading on the New York "
-    "Stock Exchange, while Baxter shares jumped four dlrs to 30.75 dlrs. Analysts said the "
-    "price looked fair given the strong market position of Baxter in professional tools."
-)
-TITLE = "ACME WIDGETS TO BUY BAXTER TOOLS"
-
-
-def make(
-    article_id: str,
-    text: str = STORY,
-    title: str = TITLE,
-    ts: float = 0.0,
-    **overrides: object,
-) -> IndexEntry:
-    """An entry as the pipeline's Preparer builds one."""
-    fp_title = fingerprint_tokens(title)
-    fp_body = fingerprint_tokens(text)
-    tokens = fp_title + fp_body
-    shingles = FP.shingles(tokens)
-    facts = extract_facts(title, text, fp_body)
-    fields: dict[str, object] = {
-        "id": article_id,
-        "cluster_id": article_id,
-        "ts": ts,
-        "content_hash": content_hash(" ".join(fp_title) + "\n" + " ".join(fp_body)),
-        "shingles": shingles,
-        "signature": FP.signature(shingles),
-        "numbers": frozenset(facts.numbers),
-        "entities": frozenset(facts.entities),
-        "n_tokens": len(tokens),
-    }
-    fields.update(overrides)
-    return IndexEntry(**fields)  # type: ignore[arg-type]
-
-
-def chained_rows(index: DedupIndex) -> set[int]:
-    """Live rows reachable from the band heads (a walk skips removed rows)."""
-    rows = set()
-    heads = index._heads.reshape(index.bands, -1)
-    for band in range(index.bands):
-        for cur in heads[band][heads[band] < index._head].tolist():
-            while index._tail <= cur < index._head:
-                row = cur & index._mask
-                if index._state[row] == 1:
-                    rows.add(row)
-                cur = int(index._next[row * index.bands + band])
-    return rows
-
-
-def index_with(*entries: IndexEntry, settings: DedupSettings = SETTINGS) -> DedupIndex:
-    index = DedupIndex(settings)
-    for entry in entries:
-        decision = index.decide(entry)
-        entry.cluster_id = decision.cluster_id
-        index.add(entry)
-    return index
+from streamer.dedup.entry import IndexEntry
+from streamer.dedup.index import DedupIndex
+from streamer.dedup.store import INITIAL_ROWS
+from tests.dedup.articles import DAY, FP, SETTINGS, STORY, chained_rows, index_with, make
 
 
 def test_exact_copy_takes_the_fast_path() -> None:
@@ -221,8 +153,7 @@ def test_cluster_id_is_stable_along_a_chain() -> None:
     decision = index.decide(c)
     assert decision.duplicate_of == "b"
     assert decision.cluster_id == "a"
-    c.cluster_id = decision.cluster_id
-    index.add(c)
+    index.add(c.in_cluster(decision.cluster_id))
     assert {e.cluster_id for e in index.entries()} == {"a"}
 
 
@@ -286,9 +217,9 @@ def test_memory_stays_bounded_by_the_window() -> None:
     # Nothing of the evicted articles is left behind: the vocabulary holds the live
     # articles' words only, the ring of rows was reused rather than grown, and every
     # row the band chains reach is a live one.
-    assert len(index._vocab) == len(index)
-    assert index._cap == INITIAL_ROWS
-    assert {index._view(r).id for r in chained_rows(index)} == {e.id for e in index.entries()}
+    assert len(index.store.vocabulary) == len(index)
+    assert index.store.cap == INITIAL_ROWS
+    assert {index.store.view(r).id for r in chained_rows(index)} == {e.id for e in index.entries()}
 
 
 def test_remove_forgets_an_article() -> None:
@@ -296,8 +227,8 @@ def test_remove_forgets_an_article() -> None:
     assert index.remove("a")
     assert not index.remove("a")
     assert "a" not in index and index.get("a") is None and len(index) == 0
-    assert len(index._vocab) == 0 and not chained_rows(index)
-    assert index._head == index._tail  # the ring is empty: its rows are free again
+    assert len(index.store.vocabulary) == 0 and not chained_rows(index)
+    assert index.store.head == index.store.tail  # the ring is empty: its rows are free again
     assert index.decide(make("b", ts=60)).duplicate_of is None
 
 
@@ -341,237 +272,6 @@ def test_band_settings(bands: int) -> None:
 def test_bands_must_divide_permutations() -> None:
     with pytest.raises(ValueError):
         DedupSettings(num_perm=128, lsh_bands=48)
-
-
-# -- the compact layout ------------------------------------------------------------------
-
-
-def random_entry(
-    rng: np.random.Generator, i: int, ts: float, base: np.ndarray | None = None
-) -> IndexEntry:
-    """An article of random shingles, or a light edit of ``base`` (a near duplicate)."""
-    if base is None:
-        shingles = rng.integers(0, 2**32, size=int(rng.integers(20, 120)), dtype=np.uint64)
-    else:
-        keep = base[rng.random(base.size) < 0.9]
-        shingles = np.concatenate([keep, rng.integers(0, 2**32, size=4, dtype=np.uint64)])
-    shingles = np.unique(shingles.astype(np.uint32))
-    return IndexEntry(
-        id=f"a{i}",
-        cluster_id=f"a{i}",
-        ts=ts,
-        content_hash=f"dup{i % 50}" if i % 7 == 0 else f"h{i}",
-        shingles=shingles,
-        signature=FP.signature(shingles),
-        numbers=frozenset({str(int(rng.integers(0, 3)))}),
-        entities=frozenset({f"name{int(rng.integers(0, 30))}", "~the"}),
-        n_tokens=int(shingles.size) + 2,
-    )
-
-
-def feed(n: int, seed: int, jitter: float) -> list[IndexEntry]:
-    """Stories with near copies, arriving out of time order by up to ``jitter`` seconds."""
-    rng = np.random.default_rng(seed)
-    out: list[IndexEntry] = []
-    for i in range(n):
-        base = out[int(rng.integers(0, len(out)))].shingles if out and rng.random() < 0.3 else None
-        out.append(random_entry(rng, i, i * 600.0 + float(rng.uniform(-jitter, jitter)), base))
-    return out
-
-
-def decisions(index: object, entries: list[IndexEntry]) -> list[tuple[object, ...]]:
-    out = []
-    for entry in entries:
-        d = index.decide(entry)  # type: ignore[attr-defined]
-        kind = d.match.kind if d.match else None
-        out.append((d.duplicate_of, d.cluster_id, kind, d.match.guards if d.match else None))
-        if d.indexed:
-            entry.cluster_id = d.cluster_id
-            out.append(tuple(index.add(entry)))  # type: ignore[attr-defined]
-    return out
-
-
-@pytest.mark.parametrize("link_at_once", [True, False])
-def test_decisions_equal_the_dict_index_through_growth_eviction_and_reuse(
-    link_at_once: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The dict-based index this layout replaced, as the reference, on a stream that makes
-    the ring grow past its initial size, evicts out of arrival order and reuses rows."""
-    from dataclasses import replace
-
-    from bench.legacy_index import LegacyIndex, legacy_entry
-
-    if not link_at_once:
-        monkeypatch.setattr("streamer.index._LINK_AT_ONCE", 0)
-    settings = DedupSettings(window=timedelta(days=10))
-    entries = feed(3 * INITIAL_ROWS, seed=5, jitter=4 * 3600.0)
-    index = DedupIndex(settings)
-    new = decisions(index, [replace(e) for e in entries])
-    old = decisions(LegacyIndex(settings), [legacy_entry(e) for e in entries])
-    assert new == old
-    assert sum(1 for d in new if len(d) == 4 and d[2] == "near") > 50
-    assert sum(1 for d in new if len(d) == 4 and d[2] == "exact") > 10
-    assert index._cap > INITIAL_ROWS  # grew: ten days of articles every ten minutes
-
-
-@pytest.mark.parametrize("link_at_once", [True, False])
-def test_growth_past_the_initial_capacity_keeps_every_row(
-    link_at_once: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not link_at_once:  # the band-by-band relinking that large windows use
-        monkeypatch.setattr("streamer.index._LINK_AT_ONCE", 0)
-    rng = np.random.default_rng(11)
-    index = DedupIndex(SETTINGS)
-    entries = [random_entry(rng, i, float(i)) for i in range(2 * INITIAL_ROWS + 5)]
-    for entry in entries:
-        index.add(entry)
-    assert len(index) == len(entries) and index._cap >= 4 * INITIAL_ROWS
-    for entry in [e for i, e in enumerate(entries) if i % 7][::97]:  # own content hashes
-        got = index.get(entry.id)
-        assert got is not None
-        assert (got.ts, got.entities, got.numbers, got.n_tokens) == (
-            entry.ts,
-            entry.entities,
-            entry.numbers,
-            entry.n_tokens,
-        )
-        assert np.array_equal(got.shingles, np.sort(entry.shingles.astype(np.uint16)))
-        again = replace_id(entry, "copy")
-        d = index.decide(again)
-        assert d.duplicate_of == entry.id and d.match is not None and d.match.kind == "exact"
-    assert chained_rows(index) == set(index._live_rows().tolist())
-
-
-def replace_id(entry: IndexEntry, suffix: str) -> IndexEntry:
-    from dataclasses import replace
-
-    return replace(entry, id=entry.id + suffix, cluster_id=entry.id + suffix)
-
-
-def test_rows_are_reused_after_eviction() -> None:
-    """A window of about 100 articles fed 40 windows' worth stays in the first ring."""
-    settings = DedupSettings(window=timedelta(seconds=100))
-    rng = np.random.default_rng(2)
-    index = DedupIndex(settings)
-    for i in range(40 * 100):
-        index.add(random_entry(rng, i, float(i)))
-        assert len(index) <= 101
-    assert index._cap == INITIAL_ROWS
-    assert index._head > 3 * INITIAL_ROWS  # the sequence went round the ring several times
-    assert len(index._vocab) <= 31 + 1
-
-
-def test_a_chain_walk_skips_removed_rows_and_goes_on() -> None:
-    """Removing a row in the middle of a chain leaves it linked; walks skip it."""
-    index = DedupIndex(SETTINGS)
-    first, middle, last = (make(name, ts=float(i)) for i, name in enumerate("xyz"))
-    for entry in (first, middle, last):
-        index.add(entry)  # three copies of one story: every band chain is z -> y -> x
-    assert index.remove("y")
-    assert index._tail == 1  # x still holds the ring's tail: y stays linked
-    probe = make("p", ts=10.0, content_hash="other")
-    found = [index._view(row).id for row, _ in index._candidates(probe)]
-    assert found == ["x", "z"]  # oldest first among equals, y skipped, x reached through it
-    assert index.decide(probe).duplicate_of == "x"
-
-
-def test_everything_evicted_frees_everything() -> None:
-    index = index_with(make("a", ts=0.0), make("b", "Other story " * 20, "OTHER", ts=60.0))
-    assert sorted(index.evict_before(DAY)) == ["a", "b"]
-    assert len(index) == 0 and len(index._vocab) == 0 and not chained_rows(index)
-    assert index._head == index._tail
-    assert index.decide(make("c", ts=DAY)).duplicate_of is None
-
-
-def test_a_rebuilt_index_decides_like_the_live_one() -> None:
-    """Replaying the live index's survivors in order (what the journal does) gives an index
-    with the same decisions, although the live one grew, evicted and renumbered rows."""
-    from dataclasses import replace
-
-    settings = DedupSettings(window=timedelta(days=8))
-    entries = feed(3 * INITIAL_ROWS, seed=9, jitter=3600.0)
-    live = DedupIndex(settings)
-    survivors: dict[str, IndexEntry] = {}
-    for entry in entries[: 2 * INITIAL_ROWS]:
-        d = live.decide(entry)
-        if d.indexed:
-            entry.cluster_id = d.cluster_id
-            survivors[entry.id] = entry
-            for gone in live.add(entry):
-                survivors.pop(gone)
-    rebuilt = DedupIndex(settings)
-    for entry in survivors.values():
-        rebuilt.add(replace(entry))
-    assert [e.id for e in rebuilt.entries()] == [e.id for e in live.entries()]
-    probes = entries[2 * INITIAL_ROWS :]
-    assert decisions(live, [replace(e) for e in probes]) == decisions(
-        rebuilt, [replace(e) for e in probes]
-    )
-
-
-def test_long_ids_and_clusters_are_kept_exactly() -> None:
-    long_id, long_cluster = "x" * 70_000, "ü" * 40_000
-    entry = make(long_id, cluster_id=long_cluster)
-    index = DedupIndex(SETTINGS)
-    index.add(entry)
-    got = index.get(long_id)
-    assert got is not None and got.id == long_id and got.cluster_id == long_cluster
-    decision = index.decide(make("copy", ts=1.0))
-    assert decision.duplicate_of == long_id and decision.cluster_id == long_cluster
-
-
-@pytest.mark.parametrize("seed", [11, 12, 13])
-def test_random_operations_match_the_dict_index(seed: int) -> None:
-    """Differential test with everything a journal replay and the service do to an index:
-    new articles (some near copies, out of time order), re-sent ids, explicit removals,
-    re-adds of an id already held, and explicit evictions, against the dict index."""
-    from dataclasses import replace
-
-    from bench.legacy_index import LegacyIndex, legacy_entry
-
-    rng = np.random.default_rng(seed)
-    settings = DedupSettings(window=timedelta(days=3))
-    new_index, old_index = DedupIndex(settings), LegacyIndex(settings)
-    pool = feed(2 * INITIAL_ROWS, seed=seed, jitter=6 * 3600.0)
-    held: list[IndexEntry] = []
-    kinds: set[str] = set()
-
-    def both(entry: IndexEntry) -> None:
-        a, b = replace(entry), legacy_entry(entry)
-        da, db = new_index.decide(a), old_index.decide(b)
-        assert (da.duplicate_of, da.cluster_id, da.indexed) == (
-            db.duplicate_of,
-            db.cluster_id,
-            db.indexed,
-        )
-        assert (da.match and da.match.kind, da.match and da.match.guards) == (
-            db.match and db.match.kind,
-            db.match and db.match.guards,
-        )
-        if da.match:
-            kinds.add(da.match.kind)
-        if da.indexed:
-            a.cluster_id = b.cluster_id = da.cluster_id
-            assert new_index.add(a) == old_index.add(b)
-            held.append(entry)
-
-    for entry in pool:
-        both(entry)
-        roll = rng.random()
-        if roll < 0.05 and held:  # the same id sent again
-            both(held[int(rng.integers(0, len(held)))])
-        elif roll < 0.08 and held:  # an explicit removal
-            gone = held[int(rng.integers(0, len(held)))].id
-            assert new_index.remove(gone) == old_index.remove(gone)
-        elif roll < 0.10 and held:  # an add over an id the index holds (a replay)
-            again = replace(held[int(rng.integers(0, len(held)))])
-            assert new_index.add(replace(again)) == old_index.add(legacy_entry(again))
-        elif roll < 0.11:
-            cutoff = new_index.watermark - float(rng.uniform(0, 2 * 86400))
-            assert new_index.evict_before(cutoff) == old_index.evict_before(cutoff)
-        assert len(new_index) == len(old_index)
-    assert sorted(e.id for e in new_index.entries()) == sorted(e.id for e in old_index.entries())
-    assert {"same_id", "exact", "near"} <= kinds
 
 
 def _folded_overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,9 @@ import numpy as np
 import pytest
 
 from streamer.config import DedupSettings, Settings
-from streamer.index import DedupIndex, IndexEntry
-from streamer.journal import (
+from streamer.dedup.entry import IndexEntry
+from streamer.dedup.index import DedupIndex
+from streamer.dedup.journal import (
     CHECKPOINT_PREFIX,
     JournalState,
     checkpoint_key,
@@ -27,7 +29,7 @@ from streamer.pipeline import Decider, Preparer, parse_raw
 from streamer.records import InputRecord, Prepared, RecordError
 from streamer.text.fingerprint import Fingerprinter
 
-FEED = Path(__file__).resolve().parent.parent / "streamer" / "samples" / "feed.jsonl"
+FEED = Path(__file__).resolve().parents[2] / "streamer" / "samples" / "feed.jsonl"
 NOW = datetime(2024, 5, 20, tzinfo=UTC)
 
 
@@ -303,20 +305,20 @@ def test_exact_duplicates_after_eviction_match_the_same_holder_as_a_rebuild() ->
     filler = entry_from_tokens(
         fp, "later", "an unrelated story about a marathon field cut", 7.5 * day
     )
-    for entry in [*copies, filler]:
-        entry.content_hash = "same" if entry.id.startswith("copy") else "other"
+    for original in [*copies, filler]:
+        same = original.id.startswith("copy")
+        entry = replace(original, content_hash="same" if same else "other")
         decision = decider.index.decide(entry)
-        entry.cluster_id = decision.cluster_id
-        evicted = decider.index.add(entry)
-        state.apply(*encode_entry(entry, Outcome.CLEAN, None, None))
+        placed = entry.in_cluster(decision.cluster_id)
+        evicted = decider.index.add(placed)
+        state.apply(*encode_entry(placed, Outcome.CLEAN, None, None))
         for gone in evicted:
             state.apply(gone.encode(), None)
     assert "copy0" not in decider.index  # 7.5 days after it: out of the 7-day window
     rebuilt = DedupIndex(s.dedup)
     rebuild_index(state, rebuilt, fp)
 
-    probe = entry_from_tokens(fp, "copy3", text, ts=7.6 * day)
-    probe.content_hash = "same"
+    probe = replace(entry_from_tokens(fp, "copy3", text, ts=7.6 * day), content_hash="same")
     live, again = decider.index.decide(probe), rebuilt.decide(probe)
     assert live.duplicate_of == again.duplicate_of == "copy1"
     assert live.match is not None and live.match.kind == "exact"

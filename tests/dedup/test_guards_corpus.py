@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from streamer.config import Settings
+from streamer.dedup.index import Decision
 from streamer.evaluation import wire as ev
 from streamer.evaluation.corpus import load_reuters
 from streamer.files_io import dedup_records, records_from_dicts
-from streamer.index import Decision
 from streamer.pipeline import Pipeline
 from streamer.records import Prepared
 from tests.conftest import REUTERS

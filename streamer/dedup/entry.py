@@ -1,0 +1,158 @@
+"""What the index keeps per article (``IndexEntry``) and what it derives from it (``Derived``).
+
+An entry is immutable: the index never writes onto it, and every change is a
+new entry. ``Derived`` is a pure function of the entry's content (signature,
+shingles, content hash), worked out once, in the stateless stage (in as many
+processes as it has), so that the one ordered writer does not pay for it.
+Entries carry it across the prepare pool's pipe, and the one ordered writer
+unpickles every one: so both pickle their arrays as raw bytes (an ndarray's own
+pickling costs about 20 times as much) and come back with read-only arrays,
+which nothing writes to.
+
+``derived`` is not an argument of the constructor, so ``dataclasses.replace``
+(a new id, a new content hash, new shingles) never carries a stale one; the two
+copies that keep it are explicit: ``with_derived`` and ``in_cluster``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from streamer.config import DedupSettings
+from streamer.dedup.bands import SLOT_BITS, band_keys, slot_positions
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """What decision and insertion need of an entry, beyond its fields.
+
+    ``slots``: flat head-table positions (int64) of the band keys with the tables at their
+    least size, and ``checks`` their 16-bit checks (a larger table's slot follows
+    from both, so the 64-bit keys themselves are not kept); ``sketch``: the shingles
+    folded to 16 bits and sorted (a multiset: what verification counts on);
+    ``ranks``: for each fingerprint, how many equal ones precede it, or None when
+    all differ; ``digest``: a stable 64-bit digest of the content hash; ``bands``:
+    how many bands the slots are for (an index with other settings derives again).
+    """
+
+    slots: np.ndarray
+    checks: np.ndarray
+    sketch: np.ndarray
+    ranks: np.ndarray | None
+    digest: int
+    bands: int
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        ranks = None if self.ranks is None else self.ranks.tobytes()
+        state = (self.slots.tobytes(), self.checks.tobytes(), self.sketch.tobytes(), ranks)
+        return _unpickle_derived, (*state, self.digest, self.bands)
+
+
+def _unpickle_derived(
+    slots: bytes, checks: bytes, sketch: bytes, ranks: bytes | None, digest: int, bands: int
+) -> Derived:
+    return Derived(
+        np.frombuffer(slots, dtype=np.int64),
+        np.frombuffer(checks, dtype=np.uint16),
+        np.frombuffer(sketch, dtype=np.uint16),
+        None if ranks is None else np.frombuffer(ranks, dtype=np.int64),
+        digest,
+        bands,
+    )
+
+
+def content_digest(content_hash: str) -> int:
+    """A stable 64-bit digest (no salted ``hash``: a rebuilt index must decide the same)."""
+    return int.from_bytes(hashlib.blake2b(content_hash.encode(), digest_size=8).digest(), "little")
+
+
+def derive(entry: IndexEntry, settings: DedupSettings) -> Derived:
+    """Everything the index derives from ``entry``: a pure function of its content."""
+    bands = settings.lsh_bands
+    keys = band_keys(entry.signature, bands, settings.num_perm // bands)
+    slots, checks = slot_positions(keys, SLOT_BITS)
+    sketch = np.sort(entry.shingles.astype(np.uint16))
+    ranks = None
+    if sketch.size > 1 and not (sketch[1:] != sketch[:-1]).all():
+        ranks = np.arange(sketch.size) - np.searchsorted(sketch, sketch)
+    digest = content_digest(entry.content_hash)
+    return Derived(slots, checks, sketch, ranks, digest, bands)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """Everything the index keeps per article; also what the journal stores to rebuild it.
+
+    ``cluster_id`` is the article's own id until the decision places it in a
+    cluster (``in_cluster``); ``add`` indexes the entry with the cluster it carries.
+    """
+
+    id: str
+    cluster_id: str
+    ts: float
+    content_hash: str
+    shingles: np.ndarray
+    signature: np.ndarray
+    numbers: frozenset[str]
+    entities: frozenset[str]
+    n_tokens: int
+    derived: Derived | None = field(default=None, init=False, repr=False, compare=False)
+
+    def with_derived(self, settings: DedupSettings) -> IndexEntry:
+        """This entry with its ``Derived`` for ``settings`` (itself when it has it already)."""
+        derived = self.derived
+        if derived is not None and derived.bands == settings.lsh_bands:
+            return self
+        return _carrying(self, derive(self, settings), self.cluster_id)
+
+    def in_cluster(self, cluster_id: str) -> IndexEntry:
+        """The same article placed in ``cluster_id``; what it derived still holds."""
+        if cluster_id == self.cluster_id:
+            return self
+        return _carrying(self, self.derived, cluster_id)
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        sh, sig = self.shingles, self.signature
+        arrays = (sh.dtype.str, sh.tobytes(), sig.dtype.str, sig.tobytes())
+        head = (self.id, self.cluster_id, self.ts, self.content_hash)
+        tail = (self.numbers, self.entities, self.n_tokens, self.derived)
+        return _unpickle_entry, (*head, *arrays, *tail)
+
+
+def _unpickle_entry(
+    article_id: str,
+    cluster_id: str,
+    ts: float,
+    content_hash: str,
+    shingles_dtype: str,
+    shingles: bytes,
+    signature_dtype: str,
+    signature: bytes,
+    numbers: frozenset[str],
+    entities: frozenset[str],
+    n_tokens: int,
+    derived: Derived | None,
+) -> IndexEntry:
+    """An entry back from its pickle (its arrays are one-dimensional, as entries' are)."""
+    entry = IndexEntry(
+        article_id,
+        cluster_id,
+        ts,
+        content_hash,
+        np.frombuffer(shingles, dtype=shingles_dtype),
+        np.frombuffer(signature, dtype=signature_dtype),
+        numbers,
+        entities,
+        n_tokens,
+    )
+    object.__setattr__(entry, "derived", derived)
+    return entry
+
+
+def _carrying(entry: IndexEntry, derived: Derived | None, cluster_id: str) -> IndexEntry:
+    out = replace(entry, cluster_id=cluster_id)
+    object.__setattr__(out, "derived", derived)  # frozen: the one place it is set
+    return out

@@ -1,0 +1,334 @@
+"""The time-windowed dedup index: candidates, verification, guards, clusters, eviction.
+
+Two stages, because one cannot serve both goals. LSH with many narrow bands
+(``bands``) is tuned for recall and only proposes candidates, ranked by how
+many bands they share; each candidate is then verified on the real shingle
+sets, by Jaccard for restyled copies and by containment for lead-only cuts, and
+must pass the fact guards (``guards``) so templated items that differ in
+figures or names are never merged. Same id and exact content are decided
+before either, by lookups.
+
+The index is written against ``store.Store`` (the window without a Python
+object per article) and keeps only the policy: what counts as a match, which
+match wins, and the window. It does no I/O: the journal persists what ``add``
+and ``evict_before`` change, through the entries and ids they return.
+
+The protocol with the one ordered writer: ``decide(entry)``, then, if the
+decision says so, ``add(entry.in_cluster(decision.cluster_id))``. ``add`` of an
+id the index holds replaces that article (a journal replay); ``add`` right
+after a ``decide`` that found no row for the id skips the lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from streamer.config import DedupSettings
+from streamer.dedup.entry import Derived, IndexEntry, derive
+from streamer.dedup.guards import FactView, check_guards
+from streamer.dedup.store import RowStore, Store
+from streamer.models import MatchInfo
+
+# At most this many candidates (most shared bands first) are verified per decision.
+MAX_VERIFIED_CANDIDATES = 24
+_FACTS_CACHE = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    duplicate_of: str | None
+    cluster_id: str
+    similarity: float | None = None
+    match: MatchInfo | None = None
+    indexed: bool = True
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.duplicate_of is not None
+
+
+@dataclass(slots=True)
+class _Verdict:
+    row: int
+    jaccard: float
+    containment: float
+    similarity: float  # the evidence that matched: Jaccard, or containment for a cut
+    rank: float  # how good a match: a near-identical copy beats a cut that fits inside
+    guards: list[str] = field(default_factory=list)
+
+
+class DedupIndex:
+    """One ordered writer's view of the recent past.
+
+    Not thread-safe by design: decisions must be made in input order by one
+    writer, so there is nothing to share.
+    """
+
+    def __init__(self, settings: DedupSettings) -> None:
+        self.settings = settings
+        self.bands = settings.lsh_bands
+        self.window_s = settings.window.total_seconds()
+        self.watermark = float("-inf")
+        self.store: Store = RowStore(self.bands)
+        # Which fingerprints the item being decided has (all zero between decisions): a
+        # candidate with distinct fingerprints is then verified by one gather.
+        self._table = np.zeros(1 << 16, dtype=np.uint8)
+        # The id a ``decide`` found no row for, until the next ``add``: that add need
+        # not look again.
+        self._absent: str | None = None
+        # Fact views of recently verified rows by sequence number (a story being re-sent
+        # is a candidate for every copy): bounded, so no per-article state.
+        self._facts: dict[int, FactView] = {}
+        self._facts_generation = -1
+        # The last ``Derived`` worked out here (for an entry that came without one, as
+        # from news.prepared), by what it was derived from: its decision and its
+        # insertion, even as ``in_cluster``'s copy, derive once.
+        self._memo: tuple[np.ndarray, np.ndarray, str, Derived] | None = None
+
+    # -- reading --------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def __contains__(self, article_id: object) -> bool:
+        return isinstance(article_id, str) and self.store.find_id(article_id) >= 0
+
+    def get(self, article_id: str) -> IndexEntry | None:
+        """A view rebuilt from the store (see ``RowStore.view``), or None."""
+        row = self.store.find_id(article_id)
+        return None if row < 0 else self.store.view(row)
+
+    def entries(self) -> list[IndexEntry]:
+        """Views of every indexed article, oldest insertion first."""
+        store = self.store
+        return [store.view(row) for row in store.live_rows().tolist()]
+
+    def _derived(self, item: IndexEntry) -> Derived:
+        """The item's ``Derived``: from the stateless stage, or worked out here once.
+
+        Callers test ``item.derived`` first themselves (the common case, inline).
+        """
+        derived = item.derived
+        if derived is not None and derived.bands == self.bands:
+            return derived
+        memo = self._memo
+        if (
+            memo is not None
+            and memo[0] is item.signature
+            and memo[1] is item.shingles
+            and memo[2] is item.content_hash
+        ):
+            return memo[3]
+        derived = derive(item, self.settings)
+        self._memo = (item.signature, item.shingles, item.content_hash, derived)
+        return derived
+
+    # -- decision ---------------------------------------------------------------------------
+
+    def decide(self, item: IndexEntry) -> Decision:
+        """Judge ``item`` against the window without changing the index."""
+        store = self.store
+        row = store.find_id(item.id)
+        if row >= 0:
+            self._absent = None
+            article_id, cluster = store.id_cluster(row)
+            return Decision(
+                duplicate_of=article_id,
+                cluster_id=cluster,
+                similarity=1.0,
+                match=MatchInfo(kind="same_id"),
+                indexed=False,
+            )
+        self._absent = item.id
+        derived = item.derived
+        if derived is None or derived.bands != self.bands:
+            derived = self._derived(item)
+        row = store.oldest_with_content(derived.digest)
+        if row >= 0 and abs(store.times.values.item(row) - item.ts) <= self.window_s:
+            article_id, cluster = store.id_cluster(row)
+            return Decision(
+                duplicate_of=article_id,
+                cluster_id=cluster,
+                similarity=1.0,
+                match=MatchInfo(kind="exact", jaccard=1.0, containment=1.0),
+            )
+        best = self._best_match(item, derived)
+        if best is None:
+            return Decision(duplicate_of=None, cluster_id=item.id)
+        article_id, cluster = store.id_cluster(best.row)
+        return Decision(
+            duplicate_of=article_id,
+            cluster_id=cluster,
+            similarity=round(best.similarity, 4),
+            match=MatchInfo(
+                kind="near",
+                jaccard=round(best.jaccard, 4),
+                containment=round(best.containment, 4),
+                guards=best.guards,
+            ),
+        )
+
+    def candidates(self, item: IndexEntry) -> list[tuple[int, int]]:
+        """(row, bands shared) of the rows in the window sharing a band with ``item``, most
+        shared first, at most ``MAX_VERIFIED_CANDIDATES``.
+
+        Ties keep the order a dict of buckets gave: by the first band shared, then
+        by insertion (oldest first), so that equal matches resolve the same way.
+        """
+        return self._candidates(item, self._derived(item))
+
+    def _candidates(self, item: IndexEntry, derived: Derived) -> list[tuple[int, int]]:
+        store = self.store
+        if store.live == 0:
+            return []
+        found = store.band_hits(derived)
+        if not found:
+            return []
+        ranked = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[1][1], kv[0]))
+        out: list[tuple[int, int]] = []
+        ts_item, window, item_ts, mask = store.times.values.item, self.window_s, item.ts, store.mask
+        for seq, (hits, _) in ranked:
+            row = seq & mask
+            if abs(ts_item(row) - item_ts) <= window:
+                out.append((row, hits))
+                if len(out) >= MAX_VERIFIED_CANDIDATES:
+                    break
+        return out
+
+    def _best_match(self, item: IndexEntry, derived: Derived) -> _Verdict | None:
+        """The best verified candidate that passes the guards, or None."""
+        candidates = self._candidates(item, derived)
+        if not candidates:
+            return None
+        best: _Verdict | None = None
+        best_hits = 0
+        item_facts: FactView | None = None
+        sketch = derived.sketch
+        table = self._table
+        table.put(sketch, 1)
+        try:
+            for row, hits in candidates:
+                if best is not None and 2 * hits < best_hits:
+                    break  # far fewer shared bands than the match in hand: not a better one
+                verdict = self._similar(item, derived, row)
+                if verdict is None:
+                    continue
+                if item_facts is None:
+                    item_facts = FactView.of(item.numbers, item.entities, item.n_tokens)
+                guards, refused = self._check(item_facts, self._row_facts(row))
+                if refused is not None:
+                    continue
+                verdict.guards = guards
+                if best is None or verdict.rank > best.rank:
+                    best, best_hits = verdict, max(best_hits, hits)
+        finally:
+            table.put(sketch, 0)
+        return best
+
+    def _similar(self, item: IndexEntry, derived: Derived, row: int) -> _Verdict | None:
+        """The similarity verdict on ``row`` (guards not yet asked), or None if too far."""
+        s = self.settings
+        fingerprints, n_cand, repeats = self.store.fingerprints(row)
+        n_item = item.shingles.size
+        if repeats or not (n_item and n_cand):
+            jaccard, containment = overlap16(
+                derived.sketch, derived.ranks, fingerprints, n_item, n_cand
+            )
+        else:
+            # The candidate's fingerprints are distinct: each matches once if the item
+            # has it, as ``overlap16`` would count it (the item's copies do not matter).
+            # A numpy integer, as it always was: the measures are then numpy floats, which
+            # ``round`` rounds numpy's way (a Python int could move a fourth decimal).
+            shared: Any = np.count_nonzero(self._table.take(fingerprints))
+            inter = min(shared, n_item, n_cand)
+            jaccard, containment = inter / (n_item + n_cand - inter), inter / min(n_item, n_cand)
+        by_jaccard = jaccard >= s.jaccard_threshold
+        by_containment = (
+            containment >= s.containment_threshold
+            and min(n_item, n_cand) >= s.min_shingles_for_containment
+        )
+        if not (by_jaccard or by_containment):
+            return None
+        similarity = max(jaccard, containment) if by_containment else jaccard
+        return _Verdict(row, jaccard, containment, similarity, (jaccard + containment) / 2)
+
+    def _row_facts(self, row: int) -> FactView:
+        """The fact view of an indexed row, remembered for a few hundred rows."""
+        store = self.store
+        cache = self._facts
+        if self._facts_generation != store.generation:
+            cache.clear()
+            self._facts_generation = store.generation
+        seq = store.seq_of(row)
+        facts = cache.get(seq)
+        if facts is None:
+            if len(cache) >= _FACTS_CACHE:
+                cache.clear()
+            facts = cache[seq] = FactView.of(*store.facts(row))
+        return facts
+
+    def _check(self, a: FactView, b: FactView) -> tuple[list[str], str | None]:
+        store = self.store
+        return check_guards(a, b, self.settings, store.vocabulary.count, store.live)
+
+    def check_guards(self, a: IndexEntry, b: IndexEntry) -> tuple[list[str], str | None]:
+        """The guards ``a`` and ``b`` pass, in order, and the first that refuses (or None),
+        with this window's document frequencies (see ``guards.check_guards``)."""
+        return self._check(
+            FactView.of(a.numbers, a.entities, a.n_tokens),
+            FactView.of(b.numbers, b.entities, b.n_tokens),
+        )
+
+    # -- mutation ---------------------------------------------------------------------------
+
+    def add(self, item: IndexEntry) -> list[str]:
+        """Index ``item`` (in the cluster it carries) and return the ids evicted by it."""
+        store = self.store
+        if item.id != self._absent:
+            row = store.find_id(item.id)
+            if row >= 0:
+                store.remove_row(row)
+        self._absent = None
+        derived = item.derived
+        if derived is None or derived.bands != self.bands:
+            derived = self._derived(item)
+        store.append(item, derived)
+        if item.ts > self.watermark:
+            self.watermark = item.ts
+        return store.evict_before(self.watermark - self.window_s)
+
+    def remove(self, article_id: str) -> bool:
+        row = self.store.find_id(article_id)
+        if row < 0:
+            return False
+        self.store.remove_row(row)
+        return True
+
+    def evict_before(self, cutoff: float) -> list[str]:
+        """Drop every article older than ``cutoff`` (epoch seconds); memory follows the window."""
+        return self.store.evict_before(cutoff)
+
+
+def overlap16(
+    a: np.ndarray, ranks: np.ndarray | None, b: np.ndarray, n_a: int, n_b: int
+) -> tuple[float, float]:
+    """Jaccard and containment of two shingle sets, from their 16-bit fingerprints.
+
+    The fingerprints are sorted multisets (two shingles of one article may fold to
+    one value), counted with multiplicity so that folding loses nothing: the k-th
+    copy of a value in ``a`` (``ranks``) matches if ``b`` has k+1 copies. The sizes
+    are the true shingle counts. The measures are then exact unless two different
+    shingles of the two articles share a fingerprint: about |a|*|b|/65536 spurious
+    matches a pair, a fraction of one element for news-sized sets.
+    """
+    if a.size == 0 or b.size == 0:
+        return 0.0, 0.0
+    pos = np.searchsorted(b, a)
+    if ranks is not None:
+        pos += ranks
+    np.minimum(pos, b.size - 1, out=pos)
+    inter = min(int(np.count_nonzero(b[pos] == a)), n_a, n_b)
+    return inter / (n_a + n_b - inter), inter / min(n_a, n_b)
