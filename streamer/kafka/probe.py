@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kafka.errors as Errors
-from kafka.net.transport import KafkaSSLTransport
 from kafka.protocol.metadata import ApiVersionsRequest
 from kafka.protocol.parser import KafkaProtocol
 from kafka.protocol.sasl import SaslHandshakeRequest
@@ -71,18 +70,22 @@ def servers(bootstrap_servers: str) -> list[tuple[str, int]]:
 
 
 def _ssl_context(k: KafkaSettings) -> ssl.SSLContext:
-    """The context kafka-python builds from the same settings, so the probe verifies alike."""
-    context: ssl.SSLContext = KafkaSSLTransport._build_ssl_context(
-        {
-            "ssl_context": None,
-            "ssl_check_hostname": True,
-            "ssl_cafile": k.ssl_cafile,
-            "ssl_certfile": k.ssl_certfile,
-            "ssl_keyfile": k.ssl_keyfile,
-            "ssl_password": k.ssl_password.get_secret_value() if k.ssl_password else None,
-            "ssl_crlfile": None,
-        }
-    )
+    """The context kafka-python's ``KafkaSSLTransport`` builds from the same settings (TLS
+    1.2 or later, the host name checked, ``ssl_cafile`` or the system's CAs, the client
+    certificate), so the probe accepts and refuses what the clients would."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = True
+    if k.ssl_cafile:
+        context.load_verify_locations(k.ssl_cafile)
+    else:
+        context.load_default_certs()
+    if k.ssl_certfile:
+        context.load_cert_chain(
+            certfile=k.ssl_certfile,
+            keyfile=k.ssl_keyfile,
+            password=k.ssl_password.get_secret_value() if k.ssl_password else None,
+        )
     return context
 
 
