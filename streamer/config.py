@@ -50,6 +50,12 @@ class KafkaSettings(BaseModel):
     producer_max_request_size: int = 1_048_576
     compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
     request_timeout_ms: int = 30_000
+    # The pre-flight check before any client is built (TCP, TLS, ApiVersions, SASL
+    # mechanism): how long one bootstrap server may take to answer it.
+    probe_timeout_ms: int = 10_000
+    # How often the loop compares the journal's and inputs' ends with what it saw before
+    # (an end that went down, or a topic gone, means the broker lost them).
+    reset_check_interval_ms: int = 5_000
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     create_topics: bool = True
     topic_partitions: int = 3
@@ -88,8 +94,17 @@ class TopicSettings(BaseModel):
 
 class MetricsSettings(BaseModel):
     enabled: bool = True
-    host: str = "0.0.0.0"
+    host: str = "0.0.0.0"  # every interface; 127.0.0.1 keeps the endpoint on loopback
     port: int = 9108
+    backlog: int = 128  # connections the kernel queues before the server accepts them
+    idle_timeout_ms: int = 5_000  # a connection that has not sent its request by then is closed
+    max_connections: int = 512  # open at once; beyond it new ones are closed at once
+    # /readyz: 503 while a batch has been in progress for longer than this, and while the
+    # broker has not answered a check (every broker_check_interval_ms, each waiting
+    # broker_check_timeout_ms).
+    stuck_batch_seconds: float = 60.0
+    broker_check_interval_ms: int = 5_000
+    broker_check_timeout_ms: int = 3_000
 
 
 class LogSettings(BaseModel):
@@ -152,6 +167,9 @@ class FaultSettings(BaseModel):
     slow_on_id: str | None = None
     slow_seconds: float = 0.0
     slow_until_file: str | None = None
+    # Preparing this article id takes ``stall_seconds`` longer (a stuck record, for /readyz).
+    stall_on_id: str | None = None
+    stall_seconds: float = 0.0
 
 
 class EvaluationSettings(BaseModel):
@@ -172,6 +190,9 @@ class Settings(BaseSettings):
     role: Role = "all"
     # Worker processes that prepare articles for the ``all`` role (0: in the main process).
     prepare_workers: int = Field(default=0, ge=0, le=64)
+    # After SIGTERM, the process exits within this even if a stage is stuck (a flush to a
+    # frozen broker); keep it below the orchestrator's grace period.
+    shutdown_timeout_s: float = Field(default=25.0, gt=0)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)

@@ -3,7 +3,8 @@ a slow id.
 
 The crash tests need a service that dies (like SIGKILL) at a chosen step of the
 batch order, the poison test one record whose preparation raises, and the
-zombie test one batch that takes longer than its owner's membership. All are
+zombie test one batch that takes longer than its owner's membership, and the
+readiness test one record that takes long to prepare (a stuck batch). All are
 set through ``testing.*`` settings and handed to the service at start as one
 ``Faults`` object; nothing in the pipeline, text or dedup code knows about
 them. A production config never sets them, and then every hook is a no-op.
@@ -68,20 +69,27 @@ class Faults:
 
     def preparer(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> Preparer:
         """The preparer to run: one that fails on the poison id, if one is set."""
-        if self.settings.fail_on_id is None:
+        if self.settings.fail_on_id is None and self.settings.stall_on_id is None:
             return Preparer(settings, clock)
-        return _PoisonPreparer(settings, clock, self.settings.fail_on_id)
+        return _FaultyPreparer(settings, clock, self.settings)
 
 
-class _PoisonPreparer(Preparer):
-    """Raises for one article id, as a bug in preparing one record would."""
+class _FaultyPreparer(Preparer):
+    """Raises for one article id, as a bug in preparing one record would; stalls on another."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime], poison: str) -> None:
+    def __init__(
+        self, settings: Settings, clock: Callable[[], datetime], faults: FaultSettings
+    ) -> None:
         super().__init__(settings, clock)
-        self.poison = poison
+        self.poison = faults.fail_on_id
+        self.stall_on = faults.stall_on_id
+        self.stall_seconds = faults.stall_seconds
 
     def prepare(self, record: InputRecord) -> Prepared:
         prepared = super().prepare(record)
         if prepared.article.id == self.poison:
             raise RuntimeError(f"injected failure for article {self.poison!r} (testing.fail_on_id)")
+        if prepared.article.id == self.stall_on:
+            log.warning("test stall hook firing", extra={"seconds": self.stall_seconds})
+            time.sleep(self.stall_seconds)
         return prepared

@@ -58,6 +58,8 @@ class DecideService(ConsumerService):
         self.recovery: Recovery | None = None
 
     def open(self, producer: KafkaProducer, consumer: KafkaConsumer) -> None:
+        if self.reader is not None:  # opened again after a broker reset: new clients throughout
+            self.reader.close()
         # The reader only serves recovery; a short fetch wait keeps empty reads quick.
         self.reader = make_consumer(self.settings, None, fetch_max_wait_ms=50)
         self.order = BatchOrder(
