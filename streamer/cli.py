@@ -51,23 +51,55 @@ def _install_signal_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def _serve_metrics(metrics: Any, settings: Settings) -> Any:
+    """The health and metrics server; None when disabled; raises OSError when it cannot bind."""
+    from streamer.metrics import MetricsServer
+
+    m = settings.metrics
+    if not m.enabled:
+        return None
+    server = MetricsServer(
+        metrics,
+        m.host,
+        m.port,
+        backlog=m.backlog,
+        idle_timeout_s=m.idle_timeout_ms / 1000,
+        max_connections=m.max_connections,
+    ).start()
+    log.info("metrics served", extra={"url": f"http://{m.host}:{server.port}/metrics"})
+    return server
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    """The service. Exit codes: 0 stopped (signal, ``--exit-when-idle``), 1 a fault to restart
+    on (Kafka unreachable, a write refused), 2 settings the service cannot run with (the
+    metrics port, TLS or SASL refused by the broker, topics missing); each logged as one line."""
     from streamer.faults import Faults
+    from streamer.kafka.clients import TopicsMissing
     from streamer.kafka.decide import DecideService
     from streamer.kafka.prepare import PrepareService
-    from streamer.metrics import Metrics, MetricsServer
+    from streamer.kafka.probe import BrokerRefused, BrokerUnreachable
+    from streamer.metrics import Metrics
+    from streamer.stopping import Stop
 
     settings = _settings(args)
     setup_logging(settings.log.level, settings.log.format)
-    stop = threading.Event()
-    _install_signal_handlers(stop)
-    metrics = Metrics()
-    server = None
-    if settings.metrics.enabled:
-        server = MetricsServer(metrics, settings.metrics.host, settings.metrics.port).start()
-        log.info(
-            "metrics served", extra={"url": f"http://{settings.metrics.host}:{server.port}/metrics"}
+    stop = Stop(settings.shutdown_timeout_s)
+    stop.install()
+    metrics = Metrics(stuck_batch_seconds=settings.metrics.stuck_batch_seconds)
+    try:
+        server = _serve_metrics(metrics, settings)
+    except OSError as exc:
+        log.error(
+            "metrics port unavailable",
+            extra={
+                "host": settings.metrics.host,
+                "port": settings.metrics.port,
+                "error": str(exc),
+                "setting": "metrics.port",
+            },
         )
+        return 2
     log.info(
         "starting",
         extra={
@@ -83,9 +115,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         if settings.role == "prepare":
             return PrepareService(settings, metrics, stop, args.exit_when_idle, faults).run()
         return DecideService(settings, metrics, stop, args.exit_when_idle, faults).run()
+    except BrokerRefused as exc:
+        log.error(exc.event, extra=exc.fields)
+        return 2
+    except BrokerUnreachable as exc:
+        log.error(exc.event, extra=exc.fields)
+        return 1
+    except TopicsMissing as exc:
+        log.error(
+            "topics missing",
+            extra={
+                "topics": exc.topics,
+                "role": settings.role,
+                "setting": "kafka.create_topics=false: create them, or set it true",
+            },
+        )
+        return 2
     except Exception as exc:
-        # Broker gone past every retry, a journal write refused: nothing was committed
-        # past what is journaled, so exiting lets the orchestrator restart us cleanly.
+        # A write refused, a broker that keeps resetting: nothing was committed past what
+        # is journaled, so exiting lets the orchestrator restart us cleanly.
         log.error(
             "fatal error, exiting", exc_info=True, extra={"error": f"{type(exc).__name__}: {exc}"}
         )

@@ -50,6 +50,12 @@ class KafkaSettings(BaseModel):
     producer_max_request_size: int = 1_048_576
     compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
     request_timeout_ms: int = 30_000
+    # The pre-flight check before any client is built (TCP, TLS, ApiVersions, SASL
+    # mechanism): how long one bootstrap server may take to answer it.
+    probe_timeout_ms: int = 10_000
+    # How often the loop compares the journal's and inputs' ends with what it saw before
+    # (an end that went down, or a topic gone, means the broker lost them).
+    reset_check_interval_ms: int = 5_000
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     create_topics: bool = True
     topic_partitions: int = 3
@@ -88,8 +94,17 @@ class TopicSettings(BaseModel):
 
 class MetricsSettings(BaseModel):
     enabled: bool = True
-    host: str = "0.0.0.0"
+    host: str = "0.0.0.0"  # every interface; 127.0.0.1 keeps the endpoint on loopback
     port: int = 9108
+    backlog: int = 128  # connections the kernel queues before the server accepts them
+    idle_timeout_ms: int = 5_000  # a connection that has not sent its request by then is closed
+    max_connections: int = 512  # open at once; beyond it new ones are closed at once
+    # /readyz: 503 while a batch has been in progress for longer than this, and while the
+    # broker has not answered a check (every broker_check_interval_ms, each waiting
+    # broker_check_timeout_ms).
+    stuck_batch_seconds: float = 60.0
+    broker_check_interval_ms: int = 5_000
+    broker_check_timeout_ms: int = 3_000
 
 
 class LogSettings(BaseModel):
@@ -126,9 +141,19 @@ class DedupSettings(BaseModel):
 class LimitSettings(BaseModel):
     max_message_bytes: int = 524_288
     # Text and title of one output, JSON-encoded; keep it well under the producer's
-    # max request size (1 MiB by default) to leave room for the other fields.
+    # max request size (1 MiB by default) to leave room for the other fields. Every
+    # output is also checked whole against ``kafka.producer_max_request_size``.
     max_output_bytes: int = 786_432
     deadletter_raw_bytes: int = 65_536
+    # An article id travels in the output's key, ``id`` and ``cluster_id``, the journal's
+    # key and entry, and every duplicate's ``duplicate_of``: bounded on its own, so that
+    # an input under ``max_message_bytes`` cannot multiply into an oversized output.
+    max_id_bytes: int = Field(default=1024, ge=16)
+    # How far past this machine's clock a record's publication time or Kafka timestamp
+    # may be and still be believed: producers' clocks drift by seconds, not hours. A
+    # time beyond it moves no window (it falls back, with ``date_fallback: future``),
+    # so this is also the most a single record can shorten everyone's window by.
+    future_slack: timedelta = timedelta(minutes=15)
     # CPU seconds preparing one record may take before it becomes a ``too_slow`` dead
     # letter (0: no limit). Real articles take milliseconds; the worst input under the
     # message limit takes well under a second (``make bench``).
@@ -141,12 +166,21 @@ class FaultSettings(BaseModel):
     crash_at: Literal["after_outputs", "after_journal", "after_commit"] | None = None
     crash_after_batches: int = 0
     fail_on_id: str | None = None
-    # Preparing this article id is slow by construction: a catastrophic regex, or with
-    # ``slow_uninterruptible`` a wait with the deadline's signal blocked (a stuck C call).
+    # The batch that decides this article id takes slow_seconds longer (once per process),
+    # or until slow_until_file exists.
     slow_on_id: str | None = None
-    slow_uninterruptible: bool = False
+    slow_seconds: float = 0.0
+    slow_until_file: str | None = None
+    # Preparing this article id takes ``stall_seconds`` longer (a stuck record, for /readyz).
+    stall_on_id: str | None = None
+    stall_seconds: float = 0.0
+    # Preparing this article id never ends on its own, for the deadline tests: a regex
+    # backtracking ~2^64 steps, or with ``slow_prepare_in_c`` one long call into C that
+    # never checks for signals (what only the pool's watchdog can stop).
+    slow_prepare_on_id: str | None = None
+    slow_prepare_in_c: bool = False
     # Preparing this article id ends the process at once (a crash in a C extension).
-    exit_on_id: str | None = None
+    exit_prepare_on_id: str | None = None
 
 
 class EvaluationSettings(BaseModel):
@@ -167,6 +201,9 @@ class Settings(BaseSettings):
     role: Role = "all"
     # Worker processes that prepare articles for the ``all`` role (0: in the main process).
     prepare_workers: int = Field(default=0, ge=0, le=64)
+    # After SIGTERM, the process exits within this even if a stage is stuck (a flush to a
+    # frozen broker); keep it below the orchestrator's grace period.
+    shutdown_timeout_s: float = Field(default=25.0, gt=0)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)

@@ -11,29 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
 
 from streamer import __version__
+from streamer.metrics_server import MetricsServer  # served with these metrics
 
 if TYPE_CHECKING:
     from streamer.records import Result
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DEADLETTER_REASONS", "Health", "Metrics", "MetricsServer"]
 
 DEADLETTER_REASONS = (
     "empty_value",
@@ -53,19 +47,40 @@ _E2E_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 
 @dataclass
 class Health:
-    """What /readyz reports; the Kafka adapter flips these as its lifecycle moves."""
+    """What /readyz reports, as it is now.
+
+    The Kafka adapter flips the flags as its lifecycle moves; ``broker_reachable``
+    follows the periodic broker check (``streamer.kafka.probe``), not just the
+    start; a batch in progress for longer than ``stuck_batch_seconds`` (a record
+    that does not finish, a flush to a broker that does not answer) is not ready.
+    """
 
     assigned: bool = False
     recovered: bool = False
     broker_reachable: bool = False
+    stuck_batch_seconds: float = 60.0
+    batch_started_at: float | None = None
+
+    @property
+    def batch_stuck(self) -> bool:
+        started = self.batch_started_at
+        return started is not None and time.monotonic() - started > self.stuck_batch_seconds
 
     @property
     def ready(self) -> bool:
-        return self.assigned and self.recovered and self.broker_reachable
+        return self.assigned and self.recovered and self.broker_reachable and not self.batch_stuck
+
+    def describe(self) -> str:
+        return (
+            f"assigned={self.assigned} recovered={self.recovered} "
+            f"broker_reachable={self.broker_reachable} batch_stuck={self.batch_stuck}\n"
+        )
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, stuck_batch_seconds: float = 60.0
+    ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         ProcessCollector(registry=r)
@@ -119,7 +134,10 @@ class Metrics:
         self.rebalances = Counter(
             "streamer_rebalances", "Partition assignment changes", ["event"], registry=r
         )
+        self.health = Health(stuck_batch_seconds=stuck_batch_seconds)
         self.ready = Gauge("streamer_ready", "1 when the instance is ready", registry=r)
+        # Read at each scrape: a stuck batch or a lost broker shows without an event.
+        self.ready.set_function(lambda: 1.0 if self.health.ready else 0.0)
         self.build_info = Gauge("streamer_build_info", "Build information", ["version"], registry=r)
         self.build_info.labels(version=__version__).set(1)
         # Series that exist from the start: rate() cannot see a counter's first jump.
@@ -127,12 +145,10 @@ class Metrics:
             self.articles.labels(outcome=outcome)
         for reason in DEADLETTER_REASONS:
             self.deadletters.labels(reason=reason)
-        self.health = Health()
 
     def set_health(self, **flags: bool) -> None:
         for name, value in flags.items():
             setattr(self.health, name, value)
-        self.ready.set(1 if self.health.ready else 0)
 
     # -- the Observer hooks (streamer.kafka.observer) ---------------------------------------------
 
@@ -199,57 +215,13 @@ class Metrics:
 
     def service_stopping(self) -> None:
         self.set_health(assigned=False, recovered=False)
+        self.health.batch_started_at = None
 
+    def broker_checked(self, reachable: bool) -> None:
+        self.set_health(broker_reachable=reachable)
 
-class _Handler(BaseHTTPRequestHandler):
-    metrics: Metrics
+    def batch_started(self) -> None:
+        self.health.batch_started_at = time.monotonic()
 
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/metrics":
-            body = generate_latest(self.metrics.registry)
-            self._send(200, body, CONTENT_TYPE_LATEST)
-        elif path == "/healthz":
-            self._send(200, b"ok\n", "text/plain")
-        elif path == "/readyz":
-            h = self.metrics.health
-            status = 200 if h.ready else 503
-            body = (
-                f"assigned={h.assigned} recovered={h.recovered} "
-                f"broker_reachable={h.broker_reachable}\n"
-            ).encode()
-            self._send(status, body, "text/plain")
-        else:
-            self._send(404, b"not found\n", "text/plain")
-
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-
-class MetricsServer:
-    """/metrics, /healthz and /readyz on one port, in a daemon thread."""
-
-    def __init__(self, metrics: Metrics, host: str, port: int) -> None:
-        handler = type("Handler", (_Handler,), {"metrics": metrics})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    def start(self) -> MetricsServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def batch_ended(self) -> None:
+        self.health.batch_started_at = None

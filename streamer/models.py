@@ -7,6 +7,7 @@ bug, and coercing it to ``"42"`` would hide it. Unknown input fields are kept in
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    field_validator,
     model_validator,
 )
 
@@ -30,8 +32,27 @@ class Outcome(StrEnum):
     DEADLETTER = "deadletter"
 
 
+# C0, DEL and C1: in an id or a source label they break keys, logs and consumers, and an
+# id that differs from another only by an invisible NUL is not a distinct article.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control(name: str, value: str | None) -> None:
+    if value is None:
+        return
+    found = _CONTROL_RE.search(value)
+    if found is not None:
+        raise ValueError(
+            f"{name} contains control character U+{ord(found.group()):04X} at {found.start()}"
+        )
+
+
 class RawArticle(BaseModel):
-    """An article as producers send it to ``news.raw``."""
+    """An article as producers send it to ``news.raw``.
+
+    ``id`` and ``source`` are labels, kept as sent: they may hold no control
+    characters (rejected, not stripped: a changed id would be another article).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,11 +79,19 @@ class RawArticle(BaseModel):
         kept["extra"] = extra
         return kept
 
-    @model_validator(mode="after")
-    def _id_not_blank(self) -> RawArticle:
-        if not self.id.strip():
+    @field_validator("id")
+    @classmethod
+    def _id_is_a_label(cls, value: str) -> str:
+        if not value.strip():
             raise ValueError("id is blank")
-        return self
+        _no_control("id", value)
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _source_is_a_label(cls, value: str | None) -> str | None:
+        _no_control("source", value)
+        return value
 
 
 class MatchInfo(BaseModel):
@@ -128,6 +157,9 @@ class DeadLetter(BaseModel):
     raw_encoding: Literal["utf-8", "base64"] = "utf-8"
     raw_size: int
     raw_truncated: bool = False
+    # The key is the input's (untrusted) key; cut only when the whole letter would not
+    # fit the producer's limit otherwise.
+    key_truncated: bool = False
     failed_at: datetime
     schema_version: int = SCHEMA_VERSION
 
@@ -193,6 +225,10 @@ class JournalEntry(BaseModel):
     outcome: Outcome
     input: Coordinates | None = None
     output: Coordinates | None = None
+    # Set when ``ts`` is not the article's publication time but the time the decision
+    # gave it (``date_fallback`` of the output): such a time never moves the window's
+    # clock, on replay as live. Absent in entries written before it existed.
+    date_fallback: str | None = None
     schema_version: int = SCHEMA_VERSION
 
 

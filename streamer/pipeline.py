@@ -23,19 +23,29 @@ from pydantic import ValidationError
 from streamer import SCHEMA_VERSION
 from streamer.config import Settings
 from streamer.deadline import Overrun, cpu_seconds, deadline, spent_past
+from streamer.dedup import journal
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.index import DedupIndex
 from streamer.models import (
     ArticleRecord,
+    Coordinates,
     NormalizedArticle,
     Outcome,
     PreparedArticle,
     RawArticle,
 )
-from streamer.records import InputRecord, Prepared, RecordError, Result, dead_letter
+from streamer.records import (
+    InputRecord,
+    Prepared,
+    RecordError,
+    Result,
+    dead_letter,
+    loads_json,
+    record_size,
+)
 from streamer.text.chars import TextTooLarge
 from streamer.text.content import normalize_content
-from streamer.text.dates import parse_published_at
+from streamer.text.dates import parse_published_at, record_time
 from streamer.text.facts import extract_facts
 from streamer.text.fingerprint import Fingerprinter, content_hash
 from streamer.text.urls import canonical_url
@@ -57,7 +67,7 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_raw(value: bytes | None, max_bytes: int) -> RawArticle:
+def parse_raw(value: bytes | None, max_bytes: int, max_id_bytes: int | None = None) -> RawArticle:
     """Bytes to a validated ``RawArticle`` or a ``RecordError`` naming what is wrong."""
     if not value:
         raise RecordError("empty_value", "message value is empty")
@@ -67,16 +77,18 @@ def parse_raw(value: bytes | None, max_bytes: int) -> RawArticle:
         value.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RecordError("not_utf8", f"value is not UTF-8: {exc}") from exc
-    try:
-        data = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise RecordError("invalid_json", f"value is not JSON: {exc}") from exc
+    data = loads_json(value)
     if not isinstance(data, dict):
         raise RecordError("not_an_object", f"JSON value is a {type(data).__name__}, not an object")
     try:
         raw = RawArticle.model_validate(data)
     except ValidationError as exc:
         raise RecordError("validation_error", _validation_message(exc)) from exc
+    if max_id_bytes is not None and len(raw.id.encode()) > max_id_bytes:
+        raise RecordError(
+            "validation_error",
+            f"id: {len(raw.id.encode())} bytes; the limit is {max_id_bytes} (limits.max_id_bytes)",
+        )
     if not ((raw.body and raw.body.strip()) or (raw.html and raw.html.strip())):
         raise RecordError("no_text", "no text: body and html are both missing or blank")
     return raw
@@ -156,21 +168,17 @@ class Preparer:
 
     def prepare(self, record: InputRecord) -> Prepared:
         """Raises ``RecordError`` for bad input; any other exception is a poison record."""
-        raw = parse_raw(record.value, self.settings.limits.max_message_bytes)
+        limits = self.settings.limits
+        raw = parse_raw(record.value, limits.max_message_bytes, limits.max_id_bytes)
         now = self.clock()
-        ingested_at = (
-            datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
-            if record.timestamp_ms is not None and record.timestamp_ms >= 0
-            else now
-        )
+        ingested_at = record_time(record.timestamp_ms, now=now, slack=limits.future_slack)
         try:
             norm = normalize_content(
                 title=raw.title, body=raw.body, html=raw.html, language=raw.language
             )
         except TextTooLarge as exc:
             raise RecordError(
-                "too_large",
-                f"{exc}; the output limit is {self.settings.limits.max_output_bytes} bytes",
+                "too_large", f"{exc}; the output limit is {limits.max_output_bytes} bytes"
             ) from exc
         if not norm.text.strip():
             raise RecordError("no_text", "no text left after normalization (markup only?)")
@@ -183,7 +191,13 @@ class Preparer:
                 f"normalized article is {out_bytes} bytes; the output limit is "
                 f"{self.settings.limits.max_output_bytes}",
             )
-        published_at, date_fallback = parse_published_at(raw.published_at, now=ingested_at)
+        published_at, date_fallback = parse_published_at(
+            raw.published_at, now=now, slack=limits.future_slack
+        )
+        if date_fallback is not None:
+            # No publication time to believe: the ingest time stands in until the decision
+            # gives the record its time (``Decider``, ``DedupIndex.time_for_undated``).
+            published_at = ingested_at
         body_tokens = norm.fp_body.split()
         tokens = norm.fp_title.split() + body_tokens  # (fp_title + " " + fp_body).split()
         shingles = self.fingerprinter.shingles(tokens)
@@ -223,41 +237,83 @@ class Preparer:
 
 
 class Decider:
-    """The stateful half: one ordered writer of the index."""
+    """The stateful half: one ordered writer of the index.
 
-    def __init__(self, settings: Settings, index: DedupIndex | None = None) -> None:
+    A decision is a function of the prepared record and the index alone (the
+    ``dedup`` role decides records prepared elsewhere, maybe long before): the time
+    of a record without a publication time comes from the index, and the clock
+    is read only for a dead letter's ``failed_at``. Each output and the journal
+    entry it causes are built here, once, and checked against what the producer
+    may send before anything is indexed or produced.
+    """
+
+    def __init__(
+        self, settings: Settings, index: DedupIndex | None = None, clock: Clock = utcnow
+    ) -> None:
         self.settings = settings
         self.index = index if index is not None else DedupIndex(settings.dedup)
+        self.clock = clock
+        self.limit = settings.kafka.producer_max_request_size
 
     def decide(self, prepared: Prepared) -> Result:
-        entry = prepared.entry
-        decision = self.index.decide(entry)
-        added: IndexEntry | None = None
-        evicted: list[str] = []
-        if decision.indexed:
-            added = entry.in_cluster(decision.cluster_id)
-            evicted = self.index.add(added)
         art = prepared.article
+        entry = prepared.entry
+        published_at = art.published_at
+        if art.date_fallback is not None:
+            ts = self.index.time_for_undated(entry.ts)
+            if ts != entry.ts:
+                entry = entry.at_time(ts)
+                published_at = datetime.fromtimestamp(ts, UTC)
+        decision = self.index.decide(entry)
+        outcome = Outcome.DUPLICATE if decision.is_duplicate else Outcome.CLEAN
         # Every field was validated on the way in (or built here from typed values),
         # so the record is assembled without a second validation pass.
+        fields = {name: getattr(art, name) for name in _NORMALIZED_FIELDS}
+        fields["published_at"] = published_at
         record = ArticleRecord.model_construct(
-            **{name: getattr(art, name) for name in _NORMALIZED_FIELDS},
+            **fields,
             cluster_id=decision.cluster_id,
             duplicate_of=decision.duplicate_of,
             similarity=decision.similarity,
             match=decision.match,
             schema_version=SCHEMA_VERSION,
         )
+        source = prepared.source
+        key, value = art.id.encode(), record.model_dump_json().encode()
+        size = record_size(key, value, source.headers())
+        if size > self.limit:
+            return self.too_large(
+                source, f"the {outcome} record with its key and headers is {size} bytes"
+            )
+        added: IndexEntry | None = None
+        body: bytes | None = None
+        evicted: list[str] = []
+        if decision.indexed:
+            added = entry.in_cluster(decision.cluster_id)
+            coords = Coordinates(
+                topic=source.topic or "", partition=source.partition or 0, offset=source.offset or 0
+            )
+            body = journal.entry_body(added, outcome, coords, art.date_fallback)
+            size = record_size(journal.article_key(art.id), body) + journal.OUTPUT_POSITION_BYTES
+            if size > self.limit:
+                return self.too_large(source, f"its journal entry with its key is {size} bytes")
+            evicted = self.index.add(added, dated=art.date_fallback is None)
         return Result(
-            source=prepared.source,
-            outcome=Outcome.DUPLICATE if decision.is_duplicate else Outcome.CLEAN,
-            key=art.id.encode(),
-            value=record.model_dump_json().encode(),
+            source=source,
+            outcome=outcome,
+            key=key,
+            value=value,
             article_id=art.id,
             decision=decision,
             entry=added,
             evicted=evicted,
+            journal=body,
         )
+
+    def too_large(self, source: InputRecord, what: str) -> Result:
+        """The dead letter of a record whose output would not fit; nothing was indexed."""
+        message = f"{what}; the producer's limit (kafka.producer_max_request_size) is {self.limit}"
+        return dead_letter(source, "too_large", message, self.settings, self.clock())
 
 
 PrepareMany = Callable[[list[InputRecord]], Iterable[tuple[Prepared | Result, float]]]
@@ -280,7 +336,7 @@ class Pipeline:
         self.settings = settings
         self.clock = clock
         self.preparer = preparer if preparer is not None else Preparer(settings, clock)
-        self.decider = Decider(settings)
+        self.decider = Decider(settings, clock=clock)
         self.prepare_many = prepare_many
 
     @property

@@ -10,10 +10,15 @@ one ``Result`` per input. Nothing here does I/O.
 from __future__ import annotations
 
 import base64
+import json
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
+import orjson
 
 from streamer.config import Settings
 from streamer.dedup.entry import IndexEntry
@@ -70,6 +75,73 @@ def partition_key(topic: str, partition: int) -> str:
 def parse_partition_key(key: str) -> tuple[str, int]:
     topic, _, part = key.rpartition("/")
     return topic, int(part)
+
+
+# -- sizes and JSON -----------------------------------------------------------------------------
+
+# What kafka-python's producer holds against ``max_request_size`` for one record is
+# ``DefaultRecordBatchBuilder.estimate_size_in_bytes``: a 61-byte batch header, 21 bytes of
+# record overhead, and the key, the value and each header after a varint length. Counting
+# every varint at its widest (5 bytes) makes ``record_size`` an upper bound of it (and of
+# the older formats' estimates, which are smaller).
+_RECORD_OVERHEAD = 61 + 21
+_VARINT = 5
+
+
+def record_size(
+    key: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes]] = ()
+) -> int:
+    """At least what the producer will count for this record against its request limit."""
+    size = _RECORD_OVERHEAD + 3 * _VARINT + len(key or b"") + len(value or b"")
+    for name, data in headers:
+        size += 2 * _VARINT + len(name.encode()) + len(data)
+    return size
+
+
+def _number(text: str) -> int | float | str:
+    """A JSON number as orjson reads it (a 64-bit integer, else a double), or its text when
+    no double holds it."""
+    if len(text) <= 20 and "." not in text and "e" not in text and "E" not in text:
+        value = int(text)
+        if -(1 << 63) <= value < (1 << 64):
+            return value
+    number = float(text)
+    return number if math.isfinite(number) else text
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_json(value: bytes) -> Any:
+    """A JSON document as Python values, or ``RecordError("invalid_json")``.
+
+    orjson reads it, except where it refuses valid JSON: a number beyond a double's
+    range ("number is infinity"). The record contract keeps unknown fields rather
+    than rejecting them, so an article must not be lost to a 100,000-digit number
+    in a field nothing reads; such a document is read again by the standard library,
+    every number as orjson would have made it or, when no double holds it, as its
+    digits (a string: a known field holding one then fails its own check, as
+    ``published_at`` does with ``unparseable``). The standard library lets lone
+    surrogates through, which orjson refuses and no later step could encode:
+    ``orjson.dumps`` of the result refuses them again. The cost is linear in the
+    input, and only invalid documents pay it.
+    """
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        refused = exc
+    try:
+        data = json.loads(
+            value.decode("utf-8"),
+            parse_int=_number,
+            parse_float=_number,
+            parse_constant=_no_constant,
+        )
+        orjson.dumps(data)
+    except (ValueError, TypeError, RecursionError, orjson.JSONEncodeError):
+        raise RecordError("invalid_json", f"value is not JSON: {refused}") from refused
+    return data
 
 
 # -- uint32 arrays ------------------------------------------------------------------------------
@@ -154,41 +226,74 @@ class Result:
     entry: IndexEntry | None = None
     evicted: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # The journal value of ``entry`` but for its output position (``journal.entry_body``):
+    # built and size-checked at the decision, completed when the output is acknowledged.
+    journal: bytes | None = None
 
     def headers(self) -> Headers:
         return self.source.headers()
 
 
+# Kept free in a dead letter for what may wrap it: the ``news.prepared`` envelope's source
+# and braces (a topic name of at most 249 characters and three numbers).
+DEADLETTER_ROOM = 1024
+
+
 def dead_letter(
     record: InputRecord, reason: str, message: str, settings: Settings, now: datetime
 ) -> Result:
-    """A dead letter that keeps the input (capped) so it can be fixed and replayed."""
+    """A dead letter that keeps the input (capped) so it can be fixed and replayed.
+
+    A dead letter the producer refuses would stop the partition for good, so the
+    letter with its key and headers is kept within the producer's limit less
+    ``DEADLETTER_ROOM``: the raw input is capped at ``limits.deadletter_raw_bytes``;
+    when that is not enough, the (untrusted) key is cut to ``limits.max_id_bytes``,
+    then the raw input halved until it fits.
+    """
     raw = record.value or b""
-    cap = settings.limits.deadletter_raw_bytes
-    kept = raw[:cap]
     try:
         raw.decode("utf-8")
-        # A cut may split a multi-byte character at the end; drop only that.
-        text, encoding = kept.decode("utf-8", errors="ignore"), "utf-8"
+        is_text = True
     except UnicodeDecodeError:
-        text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
+        is_text = False
     error = ErrorInfo(type=reason, message=message[:2000])
-    letter = DeadLetter(
-        error=error,
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        raw=text,
-        raw_encoding=encoding,  # type: ignore[arg-type]
-        raw_size=len(raw),
-        raw_truncated=len(raw) > cap,
-        failed_at=now,
-    )
+    limit = settings.kafka.producer_max_request_size - DEADLETTER_ROOM
+    headers = record.headers()
+    key = record.key
+    cap = settings.limits.deadletter_raw_bytes
+    while True:
+        kept = raw[:cap]
+        if is_text:
+            # A cut may split a multi-byte character at the end; drop only that.
+            text, encoding = kept.decode("utf-8", errors="ignore"), "utf-8"
+        else:
+            text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
+        letter = DeadLetter(
+            error=error,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            raw=text,
+            raw_encoding=encoding,  # type: ignore[arg-type]
+            raw_size=len(raw),
+            raw_truncated=len(raw) > cap,
+            key_truncated=key is not record.key,
+            failed_at=now,
+        )
+        value = letter.model_dump_json().encode()
+        if record_size(key, value, headers) <= limit:
+            break
+        if key is not None and len(key) > settings.limits.max_id_bytes:
+            key = key[: settings.limits.max_id_bytes]
+        elif cap > 0 and kept:
+            cap = min(cap, len(kept)) // 2
+        else:
+            break  # nothing left to cut: the rest is bounded (a 2,000-character message)
     return Result(
         source=record,
         outcome=Outcome.DEADLETTER,
-        key=record.key,
-        value=letter.model_dump_json().encode(),
+        key=key,
+        value=value,
         error=error,
     )
 

@@ -101,7 +101,7 @@ def test_off_the_main_thread_nothing_is_armed() -> None:
 
 
 def test_a_slow_record_is_a_too_slow_dead_letter_and_the_next_one_is_prepared() -> None:
-    s = settings(slow_on_id="slow")
+    s = settings(slow_prepare_on_id="slow")
     preparer = Faults(s.testing).preparer(s)
     slow, after = record("slow", 11), record("after", 12)
     assert_too_slow(preparer.prepare_one(slow), slow)
@@ -109,7 +109,7 @@ def test_a_slow_record_is_a_too_slow_dead_letter_and_the_next_one_is_prepared() 
 
 
 def test_a_batch_goes_on_past_a_slow_record() -> None:
-    s = settings(slow_on_id="slow")
+    s = settings(slow_prepare_on_id="slow")
     pipe = Pipeline(s, preparer=Faults(s.testing).preparer(s))
     other = "Copper futures fell for a third day as warehouse stocks in Shanghai grew."
     batch = [record("a", 1), record("slow", 2), record("b", 3, body=other)]
@@ -178,21 +178,21 @@ def check_batch(batch: Batch, results: Results, reason: str) -> None:
 
 
 def test_pool_worker_stops_a_slow_record_at_its_deadline() -> None:
-    batches, replaced = run_pool(settings(slow_on_id="bad"))
+    batches, replaced = run_pool(settings(slow_prepare_on_id="bad"))
     for batch, results in batches:
         check_batch(batch, results, "too_slow")
     assert replaced == 0  # the alarm stopped it: the worker went on
 
 
 def test_pool_watchdog_kills_a_worker_the_alarm_cannot_stop() -> None:
-    batches, replaced = run_pool(settings(slow_on_id="bad", slow_uninterruptible=True))
+    batches, replaced = run_pool(settings(slow_prepare_on_id="bad", slow_prepare_in_c=True))
     for batch, results in batches:
         check_batch(batch, results, "too_slow")
     assert replaced == 2  # once per batch: killed, replaced, the rest of its chunk redone
 
 
 def test_pool_replaces_a_worker_that_dies() -> None:
-    batches, replaced = run_pool(settings(exit_on_id="bad"))
+    batches, replaced = run_pool(settings(exit_prepare_on_id="bad"))
     for batch, results in batches:
         check_batch(batch, results, "processing_error")
     assert replaced == 2

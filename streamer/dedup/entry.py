@@ -114,6 +114,15 @@ class IndexEntry:
             return self
         return _carrying(self, self.derived, cluster_id)
 
+    def at_time(self, ts: float) -> IndexEntry:
+        """The same article at time ``ts`` (the time a decision gave it); nothing derived
+        depends on time."""
+        if ts == self.ts:
+            return self
+        out = replace(self, ts=ts)
+        object.__setattr__(out, "derived", self.derived)
+        return out
+
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         sh, sig = self.shingles, self.signature
         arrays = (sh.dtype.str, sh.tobytes(), sig.dtype.str, sig.tobytes())
@@ -154,5 +163,5 @@ def _unpickle_entry(
 
 def _carrying(entry: IndexEntry, derived: Derived | None, cluster_id: str) -> IndexEntry:
     out = replace(entry, cluster_id=cluster_id)
-    object.__setattr__(out, "derived", derived)  # frozen: the one place it is set
+    object.__setattr__(out, "derived", derived)  # frozen: set here and in ``at_time``
     return out

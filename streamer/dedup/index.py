@@ -17,6 +17,20 @@ The protocol with the one ordered writer: ``decide(entry)``, then, if the
 decision says so, ``add(entry.in_cluster(decision.cluster_id))``. ``add`` of an
 id the index holds replaces that article (a journal replay); ``add`` right
 after a ``decide`` that found no row for the id skips the lookup.
+
+One clock drives the window: the ``watermark``, the latest publication time
+added. Times are untrusted, so the stateless stage believes a publication time
+only up to its wall clock plus a small slack; an article without a believable
+one is given a time here (``time_for_undated``): the watermark, so that it is
+judged against its neighbours in the stream whatever the stream's era, and it
+moves no clock (``add(..., dated=False)``). Before any publication time was
+added, the watermark runs on the ingest times such articles bring instead (a
+stream that carries no dates still slides its window); the first publication
+time then restarts the clock on publication time, and drops what the ingest
+clock placed more than a window ahead of it (a backfill of 1987 stories that
+began with an undated one, stamped 2026, must not keep it forever). Every time
+given is journaled with the entry, so a rebuild moves the clock as the decisions
+did, without the wall clock.
 """
 
 from __future__ import annotations
@@ -72,6 +86,8 @@ class DedupIndex:
         self.bands = settings.lsh_bands
         self.window_s = settings.window.total_seconds()
         self.watermark = float("-inf")
+        # False while the watermark runs on ingest times (nothing dated added yet).
+        self.on_publication_time = False
         self.store: Store = RowStore(self.bands)
         # Which fingerprints the item being decided has (all zero between decisions): a
         # candidate with distinct fingerprints is then verified by one gather.
@@ -125,6 +141,13 @@ class DedupIndex:
         derived = derive(item, self.settings)
         self._memo = (item.signature, item.shingles, item.content_hash, derived)
         return derived
+
+    # -- time -------------------------------------------------------------------------------
+
+    def time_for_undated(self, ingest_ts: float) -> float:
+        """The time an article without a publication time is given: the window's clock,
+        or its own ingest time while the clock has none of publication time."""
+        return self.watermark if self.on_publication_time else ingest_ts
 
     # -- decision ---------------------------------------------------------------------------
 
@@ -284,8 +307,12 @@ class DedupIndex:
 
     # -- mutation ---------------------------------------------------------------------------
 
-    def add(self, item: IndexEntry) -> list[str]:
-        """Index ``item`` (in the cluster it carries) and return the ids evicted by it."""
+    def add(self, item: IndexEntry, dated: bool = True) -> list[str]:
+        """Index ``item`` (in the cluster it carries) and return the ids evicted by it.
+
+        ``dated``: ``item.ts`` is its publication time; otherwise it is the time
+        ``time_for_undated`` gave it (see the module docstring for the clock).
+        """
         store = self.store
         if item.id != self._absent:
             row = store.find_id(item.id)
@@ -295,10 +322,16 @@ class DedupIndex:
         derived = item.derived
         if derived is None or derived.bands != self.bands:
             derived = self._derived(item)
-        store.append(item, derived)
-        if item.ts > self.watermark:
+        evicted: list[str] = []
+        if dated and not self.on_publication_time:
+            self.on_publication_time = True
             self.watermark = item.ts
-        return store.evict_before(self.watermark - self.window_s)
+            evicted = store.evict_after(item.ts + self.window_s)
+        elif (dated or not self.on_publication_time) and item.ts > self.watermark:
+            self.watermark = item.ts
+        store.append(item, derived)
+        evicted += store.evict_before(self.watermark - self.window_s)
+        return evicted
 
     def remove(self, article_id: str) -> bool:
         row = self.store.find_id(article_id)

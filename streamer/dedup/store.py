@@ -79,6 +79,7 @@ class Store(Protocol):
     def append(self, item: IndexEntry, derived: Derived) -> None: ...
     def remove_row(self, row: int) -> None: ...
     def evict_before(self, cutoff: float) -> list[str]: ...
+    def evict_after(self, cutoff: float) -> list[str]: ...
 
 
 class RowStore:
@@ -319,6 +320,20 @@ class RowStore:
         for _, _, row in found:
             self.remove_row(row)
         times.tighten(touched)
+        return [article_id for _, article_id, _ in found]
+
+    def evict_after(self, cutoff: float) -> list[str]:
+        """Drop every article newer than ``cutoff``, oldest first; their ids.
+
+        A scan of every live row: the index asks once, when its clock moves from
+        ingest to publication time.
+        """
+        rows = self.live_rows()
+        times = self.times.values[rows]
+        ahead = rows[times > cutoff].tolist()
+        found = sorted((self.times.values.item(row), self.id_of(row), row) for row in ahead)
+        for _, _, row in found:
+            self.remove_row(row)
         return [article_id for _, article_id, _ in found]
 
     # -- growth -----------------------------------------------------------------------------

@@ -3,13 +3,16 @@
 Producers are idempotent with ``acks=all``: the batch order waits for every ack
 before it moves on, so a send that is not acknowledged is never committed past.
 Consumers never auto-commit: offsets are committed by the batch order only.
+Neither creates a topic as a side effect of asking for it (``allow_auto_create_topics``):
+a broker reset would otherwise bring the journal back with the broker's defaults
+(not compacted, several partitions) before the service could notice it was gone.
+Topics are created by ``ensure_topics``, with their settings, or by the operator.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,10 +20,11 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import TopicPartition
 
 from streamer.config import Settings
+from streamer.kafka.probe import BrokerProblem, BrokerUnreachable, check_broker
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,7 @@ def make_producer(settings: Settings) -> KafkaProducer:
         max_request_size=k.producer_max_request_size,
         compression_type=k.compression_type,
         enable_idempotence=True,
+        allow_auto_create_topics=False,
     )
 
 
@@ -48,6 +53,7 @@ def make_consumer(settings: Settings, group_id: str | None, **extra: Any) -> Kaf
         "fetch_max_bytes": k.fetch_max_bytes,
         "max_partition_fetch_bytes": k.max_partition_fetch_bytes,
         "max_poll_records": k.max_poll_records,
+        "allow_auto_create_topics": False,
     }
     if group_id is not None:
         kwargs.update(
@@ -59,57 +65,96 @@ def make_consumer(settings: Settings, group_id: str | None, **extra: Any) -> Kaf
     return KafkaConsumer(**kwargs)
 
 
-def any_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> bool:
-    """Whether some bootstrap server accepts a TCP connection: a probe that never blocks long."""
-    for server in bootstrap_servers.split(","):
-        host, _, port = server.strip().rpartition(":")
-        try:
-            with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout_s):
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
+class TopicsMissing(Exception):
+    """Topics the role needs are missing and ``kafka.create_topics`` is false: for the operator."""
+
+    def __init__(self, topics: list[str]) -> None:
+        super().__init__(f"topics missing: {', '.join(topics)}")
+        self.topics = topics
 
 
-def ensure_topics(
-    settings: Settings, timeout_s: float = 30.0, stop: threading.Event | None = None
-) -> bool:
-    """Create missing topics; the journal is compacted and, like news.prepared, has one partition.
+def wanted_topics(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
+    """Every topic of the service, with the partitions and config it is created with.
 
     One journal partition keeps every index change in one order, which is what
     the single writer of an index needs; news.prepared has one partition so
-    that one dedup instance sees every prepared article in one order. Returns
-    False when ``stop`` was set while waiting for the broker.
+    that one dedup instance sees every prepared article in one order.
     """
-    if not settings.kafka.create_topics:
-        return True
     t = settings.topics
-    k = settings.kafka
-    wanted = {
-        t.raw: (k.topic_partitions, {}),
-        t.clean: (k.topic_partitions, {}),
-        t.duplicates: (k.topic_partitions, {}),
+    parts = settings.kafka.topic_partitions
+    return {
+        t.raw: (parts, {}),
+        t.clean: (parts, {}),
+        t.duplicates: (parts, {}),
         t.deadletter: (1, {}),
         t.prepared: (1, {}),
         t.journal: (1, {"cleanup.policy": "compact"}),
     }
+
+
+def role_topics(settings: Settings) -> list[str]:
+    """The topics a role reads or writes: what must exist before it starts."""
+    t = settings.topics
+    if settings.role == "prepare":
+        return [t.raw, t.prepared]
+    first = t.prepared if settings.role == "dedup" else t.raw
+    return [first, t.clean, t.duplicates, t.deadletter, t.journal]
+
+
+def wait_for_broker(
+    settings: Settings, timeout_s: float = 30.0, stop: threading.Event | None = None
+) -> bool:
+    """Wait until a bootstrap server takes our settings (``probe.check_broker``).
+
+    A broker that refuses them (TLS, SASL) raises ``BrokerRefused`` at once; one
+    that is not there is retried every second until ``timeout_s``, then
+    ``BrokerUnreachable``. False when ``stop`` was set while waiting.
+    """
+    k = settings.kafka
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            # A plain TCP probe first: the admin client's own bootstrap blocks with
-            # growing backoff and would not let SIGTERM through while Kafka is down.
-            if not any_reachable(k.bootstrap_servers):
-                raise KafkaConnectionError("no bootstrap server accepts connections")
-            admin = KafkaAdminClient(**k.client_kwargs())
-            break
-        except KafkaError as exc:
+            check_broker(k, k.probe_timeout_ms / 1000)
+            return True
+        except BrokerUnreachable:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"cannot reach Kafka at {k.bootstrap_servers}: {exc}") from exc
+                raise
             log.warning("waiting for Kafka", extra={"bootstrap": k.bootstrap_servers})
             if stop is not None and stop.wait(1):
                 return False
+
+
+def make_admin(settings: Settings) -> KafkaAdminClient:
+    k = settings.kafka
+    return KafkaAdminClient(**k.client_kwargs(), bootstrap_timeout_ms=k.request_timeout_ms)
+
+
+def ensure_topics(
+    settings: Settings,
+    timeout_s: float = 30.0,
+    stop: threading.Event | None = None,
+    needed: list[str] | None = None,
+) -> bool:
+    """Create missing topics (``wanted_topics``), or with ``create_topics`` false check them.
+
+    ``needed`` (all topics by default) are the ones that must exist; when one
+    is missing and may not be created, ``TopicsMissing`` names them. Returns
+    False when ``stop`` was set while waiting for the broker.
+    """
+    if not wait_for_broker(settings, timeout_s, stop):
+        return False
+    k = settings.kafka
+    wanted = wanted_topics(settings)
+    needed = list(wanted) if needed is None else needed
+    deadline = time.monotonic() + timeout_s
+    admin = make_admin(settings)
     try:
         existing = set(admin.list_topics())
+        if not k.create_topics:
+            missing = [name for name in needed if name not in existing]
+            if missing:
+                raise TopicsMissing(missing)
+            return True
         new = [
             NewTopic(name, parts, k.replication_factor, topic_configs=cfg)
             for name, (parts, cfg) in wanted.items()
@@ -127,6 +172,25 @@ def ensure_topics(
     finally:
         admin.close()
     return True
+
+
+def missing_topics(
+    settings: Settings, topics: list[str], timeout_s: float | None = None
+) -> list[str] | None:
+    """Which of ``topics`` the broker does not have; None when it cannot be told now."""
+    k = settings.kafka
+    try:
+        check_broker(k, k.probe_timeout_ms / 1000 if timeout_s is None else timeout_s)
+        admin = make_admin(settings)
+    except (BrokerProblem, KafkaError):
+        return None
+    try:
+        existing = set(admin.list_topics())
+    except KafkaError:
+        return None
+    finally:
+        admin.close()
+    return [t for t in topics if t not in existing]
 
 
 def end_offsets(
@@ -206,3 +270,19 @@ def read_to_end(
                 consumer.pause(tp)
         if on_progress is not None:
             on_progress(seen)
+
+
+def rewind(consumer: KafkaConsumer, partitions: set[TopicPartition], settings: Settings) -> None:
+    """Each partition back to its committed offset, or where ``auto_offset_reset`` says."""
+    for tp in sorted(partitions, key=str):
+        try:
+            committed = consumer.committed(tp, timeout_ms=settings.kafka.request_timeout_ms)
+            if committed is not None:
+                consumer.seek(tp, committed)
+            elif settings.kafka.auto_offset_reset == "earliest":
+                consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek_to_end(tp)
+        except Exception as exc:
+            # Not held any more (a rebalance is under way): the next assignment decides.
+            log.warning("rewind skipped", extra={"partition": str(tp), "error": str(exc)})

@@ -14,6 +14,11 @@ recovery finds by scanning the outputs past the last checkpoint; a crash
 after (3) leaves one batch journaled but not committed, which recovery skips
 by starting at the checkpoint. Rebalance callbacks run inside ``poll``, never
 between these steps, so a revocation never finds a batch half done.
+
+A membership can still end inside a batch, on kafka-python's own thread. The
+batch's ``Lease`` is checked before (2), (3) and (4): a batch that outlived
+its membership is given up there (``MembershipLost``), and whoever owns the
+partition now publishes it (after its recovery) instead of this instance.
 """
 
 from __future__ import annotations
@@ -32,10 +37,11 @@ from streamer.config import TopicSettings
 from streamer.dedup import journal
 from streamer.dedup.entry import IndexEntry
 from streamer.faults import Faults
+from streamer.kafka.lease import Lease
 from streamer.kafka.observer import Observer
 from streamer.kafka.stages import Stage
 from streamer.models import Coordinates, Outcome
-from streamer.records import InputRecord, Result, partition_key
+from streamer.records import Result, partition_key
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +63,26 @@ class BatchState:
     ``published_tail`` holds the outputs recovery found already published for
     inputs past the checkpoint; the batch that re-decides those inputs takes
     its outputs from there instead of producing them again.
+
+    A checkpoint's output positions promise the next recovery that nothing
+    unjournaled lies before them. Outputs still in ``published_tail`` are
+    unjournaled, and may outlive the first batch after recovery (its poll can
+    return fewer records than the tail holds, or another partition's), so
+    ``checkpoint_outputs`` holds each position back to the first of them.
     """
 
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     output_positions: dict[str, int] = field(default_factory=dict)
     upstream: dict[str, int] = field(default_factory=dict)
     published_tail: dict[Coordinates, Coordinates] = field(default_factory=dict)
+
+    def checkpoint_outputs(self) -> dict[str, int]:
+        """The positions a checkpoint may record: past our outputs, not past the pending tail."""
+        positions = dict(self.output_positions)
+        for out in self.published_tail.values():
+            key = partition_key(out.topic, out.partition)
+            positions[key] = min(positions.get(key, out.offset), out.offset)
+        return positions
 
 
 class JournalWriter:
@@ -72,22 +92,20 @@ class JournalWriter:
         self.producer = producer
         self.topic = topic
 
-    def entry(
-        self, entry: IndexEntry, outcome: Outcome, src: InputRecord, output: Coordinates | None
-    ) -> Any:
-        """An indexed article: what recovery loads back into the index."""
-        key, value = journal.encode_entry(
-            entry,
-            outcome,
-            Coordinates(
-                topic=src.topic or "", partition=src.partition or 0, offset=src.offset or 0
-            ),
-            output,
-        )
+    def entry(self, entry: IndexEntry, body: bytes | None, output: Coordinates | None) -> Any:
+        """An indexed article: what recovery loads back into the index.
+
+        ``body`` is the entry as the decision built (and size-checked) it, all but
+        its output position (``journal.entry_body``).
+        """
+        if body is None:
+            raise ValueError(f"article {entry.id!r} was indexed without its journal entry")
+        key, value = journal.article_key(entry.id), journal.with_output(body, output)
         return self.producer.send(self.topic, key=key, value=value, partition=0)
 
     def tombstone(self, article_id: str) -> Any:
-        return self.producer.send(self.topic, key=article_id.encode(), value=None, partition=0)
+        key = journal.article_key(article_id)
+        return self.producer.send(self.topic, key=key, value=None, partition=0)
 
     def checkpoints(self, tps: Iterable[TopicPartition], state: BatchState) -> list[Any]:
         """One checkpoint per partition: its next offset and the positions past our outputs."""
@@ -98,7 +116,7 @@ class JournalWriter:
                 tp.topic,
                 tp.partition,
                 state.next_offsets[tp],
-                dict(state.output_positions),
+                state.checkpoint_outputs(),
                 dict(state.upstream),
                 now,
             )
@@ -132,7 +150,12 @@ class BatchOrder:
         self.observer = observer
 
     def run(
-        self, records: list[Any], stage: Stage, state: BatchState, assigned: set[TopicPartition]
+        self,
+        records: list[Any],
+        stage: Stage,
+        state: BatchState,
+        assigned: set[TopicPartition],
+        lease: Lease | None = None,
     ) -> list[Result | None]:
         """One batch, decided, published, journaled and committed, in that order.
 
@@ -142,23 +165,34 @@ class BatchOrder:
         3. Advance the next offsets; produce the journal entries, the tombstones and a
            checkpoint per assigned partition; wait for the acks.
         4. Commit the consumer offsets (a failure only warns: step 3 covers it).
+
+        Before 2, 3 and 4 the ``lease`` is checked; ``MembershipLost`` leaves the
+        batch there, and the index and ``state`` are then the caller's to recover.
         """
         # 1. decide
         results = stage.process(records, state.upstream)
+        self.faults.stall(results)
 
         # 2. outputs, acknowledged
+        self.check(lease, "produce")
         outputs = self.produce_outputs(results, state)
         self.faults.crash("after_outputs")
 
         # 3. journal, acknowledged
+        self.check(lease, "journal")
         self.produce_journal(records, results, outputs, state, assigned)
         self.faults.crash("after_journal")
 
         # 4. commit
+        self.check(lease, "commit")
         self.commit_offsets(state, assigned)
         self.faults.batch_done()
         self.faults.crash("after_commit")
         return results
+
+    def check(self, lease: Lease | None, step: str) -> None:
+        if lease is not None:
+            lease.check(self.consumer, step)
 
     def produce_outputs(
         self, results: list[Result | None], state: BatchState
@@ -200,7 +234,7 @@ class BatchOrder:
             if res is None:
                 continue
             if res.entry is not None:
-                sends.append(self.journal.entry(res.entry, res.outcome, res.source, outputs.get(i)))
+                sends.append(self.journal.entry(res.entry, res.journal, outputs.get(i)))
             sends.extend(self.journal.tombstone(article_id) for article_id in res.evicted)
         for rec in records:
             tp = TopicPartition(rec.topic, rec.partition)

@@ -21,6 +21,7 @@ from streamer.config import Settings
 from streamer.faults import Faults
 from streamer.kafka.clients import make_consumer
 from streamer.kafka.commit import BatchOrder, BatchState
+from streamer.kafka.lease import MembershipLost
 from streamer.kafka.observer import Observer
 from streamer.kafka.recovery import Recovery
 from streamer.kafka.service import ConsumerService
@@ -57,6 +58,8 @@ class DecideService(ConsumerService):
         self.recovery: Recovery | None = None
 
     def open(self, producer: KafkaProducer, consumer: KafkaConsumer) -> None:
+        if self.reader is not None:  # opened again after a broker reset: new clients throughout
+            self.reader.close()
         # The reader only serves recovery; a short fetch wait keeps empty reads quick.
         self.reader = make_consumer(self.settings, None, fetch_max_wait_ms=50)
         self.order = BatchOrder(
@@ -80,7 +83,7 @@ class DecideService(ConsumerService):
         Records polled with the assignment may start before the checkpoint: the
         loop drops them, and every partition is sought to where it must start.
         """
-        if not self.needs_recovery:
+        if not self.needs_recovery or not self.assigned:
             return False
         assert self.recovery is not None and self.consumer is not None, "runs inside run()"
         self.needs_recovery = False
@@ -95,9 +98,25 @@ class DecideService(ConsumerService):
         return True
 
     def process_batch(self, records: list[Any]) -> None:
+        """The batch order over ``records``, or nothing of it past a lost membership.
+
+        A batch given up leaves its decisions in the index and its positions in
+        the state: both are recovered from the journal before anything else is
+        decided, whoever owns the partitions by then.
+        """
         assert self.order is not None
         started = time.monotonic()
-        results = self.order.run(records, self.stage, self.state, self.assigned)
+        try:
+            results = self.order.run(records, self.stage, self.state, self.assigned, self.lease)
+        except MembershipLost as lost:
+            self.needs_recovery = True
+            self.batch_overran()
+            log.warning(
+                "batch given up: membership lost",
+                extra={"step": lost.step, "reason": lost.reason, "records": len(records)},
+            )
+            return
+        self.batch_fit()
         self.observer.batch_committed(results, time.monotonic() - started, len(self.stage.index))
         log.info("batch committed", extra={"records": len(records)})
 

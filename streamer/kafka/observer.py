@@ -4,7 +4,8 @@ The loop, the batch order and recovery call these hooks at their events and
 know nothing about Prometheus; ``streamer.metrics.Metrics`` implements them
 (the metric names and what moves them are there, in one place). A hook is
 called in the service's own thread, between batches or inside ``poll`` for
-rebalances; it must not raise.
+rebalances (``broker_checked`` alone from the broker check's thread); it must
+not raise.
 """
 
 from __future__ import annotations
@@ -55,3 +56,12 @@ class Observer(Protocol):
 
     def service_stopping(self) -> None:
         """The loop has ended; the clients are being closed."""
+
+    def broker_checked(self, reachable: bool) -> None:
+        """The periodic broker check (another thread) found the broker answering, or not."""
+
+    def batch_started(self) -> None:
+        """A polled batch is being handled (until ``batch_ended``: readiness watches how long)."""
+
+    def batch_ended(self) -> None:
+        """The batch in hand is done, committed or failed."""

@@ -25,7 +25,7 @@ from streamer.kafka.service import ConsumerService
 from streamer.kafka.stages import input_record
 from streamer.models import DeadLetter, PreparedEnvelope, SourceInfo
 from streamer.pipeline import utcnow
-from streamer.records import Result, dead_letter, to_wire
+from streamer.records import Result, dead_letter, record_size, to_wire
 
 log = logging.getLogger(__name__)
 
@@ -98,22 +98,24 @@ class PrepareService(ConsumerService):
         prepared = self.preparer.prepare_one(record)
         is_article = False
         if isinstance(prepared, Result):
-            key, value = rec.key, deadletter_envelope(source, prepared)
+            key, value = prepared.key, deadletter_envelope(source, prepared)
         else:
             key = prepared.article.id.encode()
             env = PreparedEnvelope(source=source, article=to_wire(prepared))
             value = env.model_dump_json().encode()
-            limit = self.settings.kafka.producer_max_request_size - 16_384
-            if len(value) > limit:
+            limit = self.settings.kafka.producer_max_request_size
+            size = record_size(key, value)
+            if size > limit:
                 # Shingle lists of a huge article can outgrow what the producer may send.
                 letter = dead_letter(
                     record,
                     "too_large",
-                    f"prepared article is {len(value)} bytes; the limit is {limit}",
+                    f"the prepared article with its key is {size} bytes; the producer's "
+                    f"limit (kafka.producer_max_request_size) is {limit}",
                     self.settings,
                     utcnow(),
                 )
-                key, value = rec.key, deadletter_envelope(source, letter)
+                key, value = letter.key, deadletter_envelope(source, letter)
             else:
                 is_article = True
         self.observer.record_prepared(time.perf_counter() - started, is_article)

@@ -8,10 +8,13 @@ is decided, and returns a ``RecoveredState``; the loop only seeks to it.
 2. Start each partition at the later of its committed offset and its
    checkpoint, so a batch journaled but not committed is not redone.
 3. Scan each output partition only past the lowest position the checkpoints
-   recorded. That tail holds at most the one batch published but not
-   journaled; its outputs are found by the input headers they carry, and the
-   batch that re-decides those inputs (to the same decisions: the index is as
-   it was) does not produce them again.
+   recorded. That tail holds the batch published but not journaled (and, if
+   a checkpoint was held back, outputs journaled since); the outputs of
+   inputs the journal does not cover are found by the input headers they
+   carry, and the batch that re-decides those inputs (to the same decisions:
+   the index is as it was) does not produce them again. Until then they hold
+   every checkpoint's positions back (``BatchState.checkpoint_outputs``), so
+   a kill before they are re-decided leaves them in the next recovery's tail.
 4. Write a first checkpoint for partitions that had none, so that even a crash
    in the very first batch leaves a bounded tail.
 """
@@ -59,6 +62,22 @@ class RecoveredState:
             "starts": {str(tp): off for tp, off in self.batch_state.next_offsets.items()},
             "seconds": round(self.seconds, 3),
         }
+
+
+def unaccounted(coords: Coordinates, state: BatchState, input_topics: set[str]) -> bool:
+    """Whether an output found in the tail is for an input the journal does not cover.
+
+    An input of a topic this consumer reads is covered below its partition's
+    next offset, and is not ours when another instance owns the partition; an
+    input behind another topic (the raw coordinates a ``dedup`` writer's
+    outputs name) is covered up to its upstream mark. Only the uncovered ones
+    are re-decided, so only they may hold a checkpoint back.
+    """
+    if coords.topic in input_topics:
+        start = state.next_offsets.get(TopicPartition(coords.topic, coords.partition))
+        return start is not None and coords.offset >= start
+    mark = state.upstream.get(partition_key(coords.topic, coords.partition), -1)
+    return coords.offset > mark
 
 
 def resume_points(
@@ -128,6 +147,11 @@ class Recovery:
         replayed = self.replay_journal()
         stage.reset_index()
         indexed, evicted = journal.rebuild_index(replayed, stage.index, stage.fingerprinter)
+        if replayed.skipped:
+            log.warning(
+                "journal records skipped",
+                extra={"skipped": replayed.skipped, "examples": replayed.problems},
+            )
         if evicted:
             for article_id in evicted:
                 self.journal.tombstone(article_id)
@@ -142,10 +166,11 @@ class Recovery:
 
         # 3. the tail published past the checkpoints
         scanned = 0
+        input_topics = {tp.topic for tp in assigned}
         for rec in read_to_end(self.reader, scan_from, ends=ends):
             coords = parse_headers(rec.headers)
             scanned += 1
-            if coords is not None:
+            if coords is not None and unaccounted(coords, state, input_topics):
                 state.published_tail[coords] = Coordinates(
                     topic=rec.topic, partition=rec.partition, offset=rec.offset
                 )

@@ -20,10 +20,27 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
 from streamer.config import Settings
-from streamer.kafka.clients import ensure_topics, make_consumer, make_producer
+from streamer.kafka.clients import ensure_topics, make_consumer, make_producer, rewind, role_topics
+from streamer.kafka.lease import Lease
 from streamer.kafka.observer import Observer
+from streamer.kafka.probe import start_broker_checks
+from streamer.kafka.reset import (
+    PRODUCER_STATE_LOST,
+    BrokerReset,
+    EndWatch,
+    journal_watch,
+    records_went_back,
+)
+from streamer.stopping import Interrupted, stage
 
 log = logging.getLogger(__name__)
+
+# Starting over after a reset is what a restart would do; a broker that keeps
+# losing everything before a single batch gets through is a fault to exit on.
+MAX_RESETS_IN_A_ROW = 5
+# Leaving the group and flushing may wait on a broker that does not answer; both
+# together stay well inside ``shutdown_timeout_s``.
+CLOSE_TIMEOUT_MS = 5_000
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -68,6 +85,11 @@ class ConsumerService:
         self.batches = 0
         self.producer: KafkaProducer | None = None
         self.consumer: KafkaConsumer | None = None
+        # The batch in hand: the membership it was polled under, and the next poll's size.
+        self.lease: Lease | None = None
+        self.poll_records = settings.kafka.max_poll_records
+        self.started = False
+        self.end_watch: EndWatch | None = None
 
     # -- what a role fills in -------------------------------------------------------------------
 
@@ -99,13 +121,56 @@ class ConsumerService:
     # -- the loop -------------------------------------------------------------------------------
 
     def run(self) -> int:
-        if not ensure_topics(self.settings, stop=self.stop):
-            log.info("service stopped before Kafka was reachable", extra={"role": self.role})
+        """Start, loop, close; after a broker reset, start again with new clients.
+
+        SIGTERM is honoured at every stage: ``start`` and recovery are
+        interruptible (``streamer.stopping``), the loop stops between batches,
+        and the watchdog of ``Stop`` bounds whatever is left.
+        """
+        # /readyz follows the broker as it is now, not as it was at start.
+        checks = start_broker_checks(self.settings, self.observer.broker_checked)
+        try:
+            self.run_until_stopped()
+        except Interrupted as exc:
+            self.close(interrupted=exc.stage)
             return 0
-        self.producer = make_producer(self.settings)
-        self.consumer = make_consumer(self.settings, self.settings.kafka.group_id)
-        self.open(self.producer, self.consumer)
-        self.consumer.subscribe([self.input_topic], listener=_Listener(self))
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            checks.stop()
+        self.close()
+        return 0
+
+    def run_until_stopped(self) -> None:
+        if not self.start():
+            log.info("service stopped before Kafka was reachable", extra={"role": self.role})
+            return
+        resets_in_a_row = 0
+        while True:
+            batches = self.batches
+            try:
+                with stage(self.stop, "loop"):
+                    self.loop_watching_for_resets()
+                return
+            except BrokerReset as reset:
+                resets_in_a_row = 1 if self.batches > batches else resets_in_a_row + 1
+                if not self.recover_from(reset, resets_in_a_row):
+                    return
+
+    def start(self) -> bool:
+        """The broker, the topics and the clients; False when stopped while waiting for Kafka."""
+        with stage(self.stop, "topic admin", interruptible=True):
+            if not ensure_topics(self.settings, stop=self.stop, needed=role_topics(self.settings)):
+                return False
+        with stage(self.stop, "client start", interruptible=True):
+            self.producer = make_producer(self.settings)
+            self.consumer = make_consumer(self.settings, self.settings.kafka.group_id)
+            self.open(self.producer, self.consumer)
+            self.consumer.subscribe([self.input_topic], listener=_Listener(self))
+        self.started = True
+        self.assigned = set()
+        self.end_watch = journal_watch(self.settings, self.consumer, self.stateless)
         self.observer.service_started(self.input_topic, self.stateless)
         log.info(
             "service started",
@@ -115,30 +180,41 @@ class ConsumerService:
                 "group": self.settings.kafka.group_id,
             },
         )
-        try:
-            self.loop(self.consumer)
-        finally:
-            self.close()
-        return 0
+        return True
 
     def loop(self, consumer: KafkaConsumer) -> None:
         k = self.settings.kafka
         last_data = time.monotonic()
         while not self.stop.is_set():
-            batch = consumer.poll(timeout_ms=k.poll_timeout_ms, max_records=k.max_poll_records)
-            if self.catch_up():
+            polled_at = time.monotonic()
+            batch = consumer.poll(timeout_ms=k.poll_timeout_ms, max_records=self.poll_records)
+            self.lease = Lease.taken(consumer, k, polled_at)
+            if self.stop.is_set():
+                break
+            with stage(self.stop, "recovery", interruptible=True):
+                caught_up = self.catch_up()
+            if caught_up:
                 last_data = time.monotonic()
                 continue
             records = [rec for tp, recs in batch.items() if tp in self.assigned for rec in recs]
             if records:
+                self.check_positions(records)
                 self.report_consumed(records)
-                self.process_batch(records)
+                self.handle_batch(records)
                 self.batches += 1
                 last_data = time.monotonic()
             elif self.idle_expired(last_data):
                 log.info("idle, exiting", extra={"idle_s": self.exit_when_idle})
                 break
             self.update_lag(consumer)
+            self.check_ends()
+
+    def batch_overran(self) -> None:
+        """The batch outlived its lease: poll half as many records until a batch fits."""
+        self.poll_records = max(1, self.poll_records // 2)
+
+    def batch_fit(self) -> None:
+        self.poll_records = min(self.settings.kafka.max_poll_records, self.poll_records * 2)
 
     def idle_expired(self, last_data: float) -> bool:
         """``--exit-when-idle``: partitions held and nothing arrived for that long."""
@@ -179,14 +255,112 @@ class ConsumerService:
 
     # -- shutdown ---------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        self.observer.service_stopping()
+    def close(self, interrupted: str | None = None) -> None:
+        """Leave the group and release everything; says so once the service had started."""
+        with stage(self.stop, "shutdown"):
+            self.observer.service_stopping()
+            self.close_clients()
+            self.close_role()
+        if self.started or interrupted is not None:
+            extra: dict[str, Any] = {"role": self.role, "batches": self.batches}
+            if interrupted is not None:
+                extra["interrupted"] = interrupted
+            log.info("service stopped", extra=extra)
+
+    def close_clients(self) -> None:
         if self.consumer is not None:
             try:
-                self.consumer.close()
+                self.consumer.close(timeout_ms=CLOSE_TIMEOUT_MS)
             except Exception:
                 log.warning("error closing consumer", exc_info=True)
-        self.close_role()
+            self.consumer = None
         if self.producer is not None:
-            self.producer.close(timeout=10)
-        log.info("service stopped", extra={"role": self.role, "batches": self.batches})
+            try:
+                self.producer.close(timeout=CLOSE_TIMEOUT_MS / 1000)
+            except Exception:
+                log.warning("error closing producer", exc_info=True)
+            self.producer = None
+
+    # -- faults that end in a clear state (streamer.kafka.reset, streamer.kafka.probe) -----------
+
+    def handle_batch(self, records: list[Any]) -> None:
+        """``process_batch``, timed by readiness: a batch that does not end is not ready."""
+        self.observer.batch_started()
+        try:
+            self.process_batch(records)
+        finally:
+            self.observer.batch_ended()
+
+    def check_positions(self, records: list[Any]) -> None:
+        """Before any record is handled: the consumer must not have gone back on its own."""
+        detected = records_went_back(records, self.position)
+        if detected is not None:
+            raise BrokerReset(detected)
+
+    def check_ends(self) -> None:
+        """Every ``reset_check_interval_ms``; read-only, so a signal may cut it short."""
+        if self.end_watch is not None and self.end_watch.due():
+            with stage(self.stop, "reset check", interruptible=True):
+                detected = self.end_watch.check()
+            if detected is not None:
+                raise BrokerReset(detected)
+
+    def loop_watching_for_resets(self) -> None:
+        """The loop; an error in it is held against the evidence of a reset before it is fatal."""
+        assert self.consumer is not None
+        try:
+            self.loop(self.consumer)
+        except (BrokerReset, Interrupted):
+            raise
+        except Exception as exc:
+            detected = self.end_watch.check() if self.end_watch is not None else None
+            if isinstance(exc, PRODUCER_STATE_LOST):
+                detected = {**(detected or {}), "producer_id": "unknown to the broker"}
+            if detected is None:
+                raise
+            raise BrokerReset({**detected, "error": f"{type(exc).__name__}: {exc}"}) from exc
+
+    def recover_from(self, reset: BrokerReset, resets_in_a_row: int) -> bool:
+        """Say what was found, then go on as a restarted process would, in this one.
+
+        1. the topics again (``ensure_topics``: created with their settings if gone);
+        2. a new producer (the broker no longer knows the old one's id) and, through
+           ``open``, everything the role built on the clients;
+        3. the held partitions treated as revoked and assigned again: a deciding
+           role recovers before its next batch (an empty journal: a fresh index,
+           starts by ``auto_offset_reset``), and each partition is sought back to its
+           committed offset so the batch dropped on detection is not skipped.
+
+        The group consumer is kept: it rejoins the broker's new group by itself,
+        and a consumer closed in the middle of that join has been seen to leave
+        the embedded broker's group with a leader that never answers.
+        Returns False when stopped while waiting for the broker.
+        """
+        what = (
+            "journal and offsets gone: the broker was reset"
+            if reset.lost
+            else ("the broker no longer knows this producer: producer re-created")
+        )
+        (log.error if reset.lost else log.warning)(
+            what, extra={"detected": reset.detected, "role": self.role}
+        )
+        if resets_in_a_row > MAX_RESETS_IN_A_ROW:
+            raise RuntimeError(
+                f"the broker was reset {resets_in_a_row} times with no batch in between"
+            ) from reset
+        with stage(self.stop, "topic admin", interruptible=True):
+            if not ensure_topics(self.settings, stop=self.stop, needed=role_topics(self.settings)):
+                return False
+        assert self.consumer is not None
+        with stage(self.stop, "client start", interruptible=True):
+            if self.producer is not None:
+                self.producer.close(timeout=CLOSE_TIMEOUT_MS / 1000)
+            self.producer = make_producer(self.settings)
+            self.open(self.producer, self.consumer)
+        held = set(self.assigned)
+        self.on_revoked(held)
+        self.on_assigned(held)
+        self.observer.partitions_assigned(held, self.stateless)  # not ready until recovered
+        rewind(self.consumer, held, self.settings)
+        self.end_watch = journal_watch(self.settings, self.consumer, self.stateless)
+        return True

@@ -1,9 +1,18 @@
 """A usable UTC publication time from whatever a feed sends, or the reason there is none.
 
 Feeds send ISO 8601, RFC 2822, their own formats, epoch seconds or milliseconds, and
-sometimes nonsense. The time places the article in the dedup window, so no input may
-put it in the future (beyond a day's slack) or before 1900: those, like the ones that
-do not parse, fall back to the ingest time, with the reason.
+sometimes nonsense. The time places the article in the dedup window, whose clock is
+the latest publication time seen, so one implausible time would move everyone's
+window. The plausible range:
+
+* not after the wall clock of the machine preparing the record plus a small slack
+  (``limits.future_slack``): a clock's drift, not a time zone mislabelled by hours;
+* a calendar date from 1900 on (older ones are default years: 0001, 1899-12-30);
+* an epoch number above 0: 0 and -1 are what unset fields serialize to, not 1970.
+
+Outside it, as when nothing parses, there is no publication time: the caller gets
+``now`` and the reason (``missing``, ``unparseable``, ``future``, ``before_1900``,
+``epoch_not_positive``) and decides what time to give the record.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-_FUTURE_SLACK = timedelta(days=1)
+FUTURE_SLACK = timedelta(minutes=15)  # the default of ``limits.future_slack``
 _MAX_DATE_CHARS = 200
 _YEAR_RE = re.compile(r"(?<!\d)\d{4}(?!\d)")
 # email.utils is lenient to the point of dropping AM/PM; only trust it on RFC 2822 shapes.
@@ -95,16 +104,22 @@ def _as_utc(dt: datetime) -> datetime:
 
 
 def parse_published_at(
-    value: str | int | float | None, *, now: datetime
+    value: str | int | float | None, *, now: datetime, slack: timedelta = FUTURE_SLACK
 ) -> tuple[datetime, str | None]:
-    """A usable UTC publication time, or `now` with the reason the input was rejected."""
+    """A plausible UTC publication time, or ``now`` with the reason there is none.
+
+    ``now`` is the wall clock, never a time from the input (a producer sets the
+    Kafka timestamp too).
+    """
     now = _as_utc(now)
     if value is None or (isinstance(value, str) and not value.strip()):
         return now, "missing"
     parsed: datetime | None
+    not_positive = False
     if isinstance(value, bool):
         parsed = None
     elif isinstance(value, int | float):
+        not_positive = value <= 0
         try:
             parsed = _from_epoch(float(value))
         except OverflowError:
@@ -122,6 +137,17 @@ def parse_published_at(
         return now, "unparseable"
     if parsed.year < 1900:
         return now, "before_1900"
-    if parsed > now + _FUTURE_SLACK:
+    if not_positive:
+        return now, "epoch_not_positive"
+    if parsed > now + slack:
         return now, "future"
     return parsed, None
+
+
+def record_time(timestamp_ms: int | None, *, now: datetime, slack: timedelta) -> datetime:
+    """The ingest time of a record: its Kafka timestamp, unless that is missing, not
+    after 1970, or beyond the wall clock ``now`` plus ``slack`` (producers set it)."""
+    now = _as_utc(now)
+    if timestamp_ms is not None and 0 < timestamp_ms <= (now + slack).timestamp() * 1000:
+        return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    return now

@@ -16,7 +16,7 @@ from kafka.structs import TopicPartition
 from streamer.config import Settings
 from streamer.faults import Faults
 from streamer.kafka.commit import BatchOrder, BatchState
-from streamer.kafka.recovery import resume_points
+from streamer.kafka.recovery import resume_points, unaccounted
 from streamer.metrics import Metrics
 from streamer.models import Checkpoint, Coordinates, Outcome
 from streamer.records import InputRecord, Result
@@ -138,3 +138,49 @@ def test_a_partition_resumes_at_the_later_of_its_commit_and_its_checkpoint() -> 
     assert state.upstream == {"r/0": 9}
     # Each output partition is scanned from the lowest position any checkpoint recorded.
     assert scan_from == {TopicPartition("clean", 0): 5, TopicPartition("clean", 1): 3}
+
+
+def test_a_checkpoint_is_held_back_to_the_first_output_still_pending() -> None:
+    """Issue 15, item 0: outputs recovery found and no batch has re-decided yet are
+    unjournaled, so no checkpoint may claim the position past them."""
+    t = Settings().topics
+    calls: list[tuple[Any, ...]] = []
+    order = BatchOrder(FakeProducer(calls), FakeConsumer(calls), t, Faults(), Metrics())
+    # Offsets 5..7 were published at clean/0 40..42 before a kill; this batch re-decides 5 only.
+    tail = {
+        Coordinates(topic=RAW.topic, partition=0, offset=5 + i): Coordinates(
+            topic=t.clean, partition=0, offset=40 + i
+        )
+        for i in range(3)
+    }
+    state = BatchState(
+        next_offsets={RAW: 5}, output_positions={f"{t.clean}/0": 43}, published_tail=dict(tail)
+    )
+    order.run([record(5)], FixedStage([result(5)]), state, {RAW})
+
+    sent = [c for c in calls if c[0] == "send"]
+    assert [c[1] for c in sent] == [t.journal], "offset 5 is taken from the tail, not produced"
+    checkpoint = Checkpoint.model_validate_json(sent[0][3])
+    assert checkpoint.next_offset == 6
+    assert checkpoint.outputs == {f"{t.clean}/0": 41}
+    assert state.output_positions == {f"{t.clean}/0": 43}
+
+    order.run([record(6), record(7)], FixedStage([result(6), result(7)]), state, {RAW})
+    last = Checkpoint.model_validate_json([c for c in calls if c[0] == "send"][-1][3])
+    assert last.outputs == {f"{t.clean}/0": 43}, "nothing pending: past every output"
+
+
+def test_only_outputs_of_inputs_the_journal_does_not_cover_are_pending() -> None:
+    state = BatchState(next_offsets={RAW: 10}, upstream={"r/0": 4})
+
+    def pending(topic: str, partition: int, offset: int) -> bool:
+        coords = Coordinates(topic=topic, partition=partition, offset=offset)
+        return unaccounted(coords, state, {RAW.topic})
+
+    assert not pending("raw", 0, 9), "journaled: below the next offset"
+    assert pending("raw", 0, 10)
+    assert not pending("raw", 1, 50), "a partition another instance owns"
+    # Behind another topic (a dedup writer's outputs name raw inputs): the upstream mark.
+    assert not pending("r", 0, 4)
+    assert pending("r", 0, 5)
+    assert pending("r", 1, 0)

@@ -1,6 +1,6 @@
 """A record slow to prepare, through a real ``streamer run`` on the embedded broker.
 
-The record is slow by construction (``testing.slow_on_id``: a regex that would
+The record is slow by construction (``testing.slow_prepare_on_id``: a regex that would
 backtrack for ~2^64 steps), so without the deadline the service would never get
 past it: the test would time out, not merely run long. With it, the record comes
 out once as a ``too_slow`` dead letter with its raw bytes and position, the
@@ -55,7 +55,7 @@ def test_a_slow_record_is_dead_lettered_too_slow_and_the_partition_goes_on(
     settings = make_settings(
         bootstrap,
         limits={"prepare_deadline_s": 0.5},
-        testing={"slow_on_id": SLOW_ID},
+        testing={"slow_prepare_on_id": SLOW_ID},
     )
     feed = [(key_of(v), v) for v in sample_feed()]
     produce(settings, [v for _, v in feed], [k for k, _ in feed])
@@ -70,7 +70,7 @@ def test_in_the_prepare_role_too(bootstrap: str, tmp_path: Path) -> None:
     settings = make_settings(
         bootstrap,
         limits={"prepare_deadline_s": 0.5},
-        testing={"slow_on_id": SLOW_ID},
+        testing={"slow_prepare_on_id": SLOW_ID},
     )
     feed = [(key_of(v), v) for v in sample_feed()]
     produce(settings, [v for _, v in feed], [k for k, _ in feed])

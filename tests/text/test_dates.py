@@ -29,7 +29,8 @@ from tests.text.helpers import NOW
         (1465531200000, datetime(2016, 6, 10, 4, 0, tzinfo=UTC)),
         ("1465531200", datetime(2016, 6, 10, 4, 0, tzinfo=UTC)),
         ("1465531200000", datetime(2016, 6, 10, 4, 0, tzinfo=UTC)),
-        ("2024-05-02T11:00:00Z", datetime(2024, 5, 2, 11, 0, tzinfo=UTC)),  # within a day
+        ("2024-05-01T12:14:59Z", datetime(2024, 5, 1, 12, 14, 59, tzinfo=UTC)),  # in the slack
+        (1, datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)),
         ("1900-01-01T00:00:00Z", datetime(1900, 1, 1, tzinfo=UTC)),
     ],
 )
@@ -56,6 +57,12 @@ def test_parse_published_at_accepts(value: str | int | float, expected: datetime
         ("x" * 5000, "unparseable"),
         ("2030-01-01T00:00:00Z", "future"),
         ("2024-05-02T12:00:01Z", "future"),
+        ("2024-05-02T11:00:00Z", "future"),  # 23 hours ahead: it would shrink every window
+        ("2024-05-01T12:15:01Z", "future"),
+        (-1, "epoch_not_positive"),
+        (0, "epoch_not_positive"),
+        (-0.5, "epoch_not_positive"),
+        (-1000, "epoch_not_positive"),
         (4102444800, "future"),
         ("1850-06-01", "before_1900"),
         ("Tue, 10 Jun 1800 04:00:00 GMT", "before_1900"),
