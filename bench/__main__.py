@@ -1,4 +1,4 @@
-"""``make bench``: every performance figure of issue 6, measured in one run, beside its goal.
+"""``make bench``: the performance figures of issues 6 and 15, measured in one run, beside goals.
 
     python -m bench [--quick] [--only NAME ...] [--profile-out PATH]
 
@@ -19,7 +19,17 @@ from typing import Any
 
 from bench.bench_common import CORPUS, CorpusMissing
 
-NAMES = ("normalize", "fingerprint", "decide", "writer", "kafka", "latency", "recovery", "memory")
+NAMES = (
+    "normalize",
+    "adversarial",
+    "fingerprint",
+    "decide",
+    "writer",
+    "kafka",
+    "latency",
+    "recovery",
+    "memory",
+)
 
 
 @dataclass
@@ -60,6 +70,29 @@ def fig_normalize(quick: bool, rows: list[Row], details: dict[str, Any]) -> None
                 per_core,
             )
         )
+
+
+def fig_adversarial(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
+    """The worst record of the adversarial set at the message limit (issue 15)."""
+    from bench import adversarial
+
+    max_bytes = 64 * 1024 if quick else adversarial.MAX_BYTES - 2048
+    results = adversarial.run(max_bytes=max_bytes)
+    details["adversarial"] = [vars(m) for m in results]
+    worst = max(results, key=lambda m: m.seconds)
+    over = [m.case for m in results if m.seconds > 1.0]
+    note = f"CPU time; {len(results)} cases at {max_bytes // 1024} KiB, deadline off"
+    if over:
+        note += f"; over 1 s: {', '.join(over)}"
+    rows.append(
+        Row(
+            "worst record to prepare, adversarial set",
+            f"{worst.seconds:.2f} s ({worst.case}, {worst.outcome})",
+            "<= 1 s",
+            1.0 / worst.seconds if worst.seconds > 0 else None,
+            note,
+        )
+    )
 
 
 def fig_fingerprint(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
@@ -268,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     details: dict[str, Any] = {}
     runners: dict[str, Callable[[], None]] = {
         "normalize": lambda: fig_normalize(args.quick, rows, details),
+        "adversarial": lambda: fig_adversarial(args.quick, rows, details),
         "fingerprint": lambda: fig_fingerprint(args.quick, rows, details),
         "decide": lambda: fig_decide(args.quick, rows, details),
         "writer": lambda: fig_writer(args.quick, rows, details),

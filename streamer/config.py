@@ -154,6 +154,10 @@ class LimitSettings(BaseModel):
     # time beyond it moves no window (it falls back, with ``date_fallback: future``),
     # so this is also the most a single record can shorten everyone's window by.
     future_slack: timedelta = timedelta(minutes=15)
+    # CPU seconds preparing one record may take before it becomes a ``too_slow`` dead
+    # letter (0: no limit). Real articles take milliseconds; the worst input under the
+    # message limit takes well under a second (``make bench``).
+    prepare_deadline_s: float = Field(default=5.0, ge=0)
 
 
 class FaultSettings(BaseModel):
@@ -170,6 +174,13 @@ class FaultSettings(BaseModel):
     # Preparing this article id takes ``stall_seconds`` longer (a stuck record, for /readyz).
     stall_on_id: str | None = None
     stall_seconds: float = 0.0
+    # Preparing this article id never ends on its own, for the deadline tests: a regex
+    # backtracking ~2^64 steps, or with ``slow_prepare_in_c`` one long call into C that
+    # never checks for signals (what only the pool's watchdog can stop).
+    slow_prepare_on_id: str | None = None
+    slow_prepare_in_c: bool = False
+    # Preparing this article id ends the process at once (a crash in a C extension).
+    exit_prepare_on_id: str | None = None
 
 
 class EvaluationSettings(BaseModel):

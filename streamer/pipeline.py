@@ -11,6 +11,7 @@ records in input order.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 
 from streamer import SCHEMA_VERSION
 from streamer.config import Settings
+from streamer.deadline import Overrun, cpu_seconds, deadline, spent_past
 from streamer.dedup import journal
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.index import DedupIndex
@@ -41,6 +43,7 @@ from streamer.records import (
     loads_json,
     record_size,
 )
+from streamer.text.chars import TextTooLarge
 from streamer.text.content import normalize_content
 from streamer.text.dates import parse_published_at, record_time
 from streamer.text.facts import extract_facts
@@ -91,6 +94,38 @@ def parse_raw(value: bytes | None, max_bytes: int, max_id_bytes: int | None = No
     return raw
 
 
+# Inputs that build every lazy cache of preparing: character tables, the language model,
+# trafilatura, dateutil, courlan. Built under a deadline, a cache that takes longer than
+# the deadline to build would be dropped and rebuilt by every record that needs it.
+_WARM_UP = (
+    {
+        "id": "warm-up-text",
+        "title": "Ölpreis steigt",
+        "body": "Der Ölpreis ist am Dienstag deutlich gestiegen, nachdem die Förderländer "
+        "eine Kürzung angekündigt hatten. Händler rechnen mit weiteren Schwankungen.",
+        "url": "https://Example.com/a?utm_source=x&b=1",
+        "published_at": "Tue, 3 Mar 1987 09:15:00 GMT",
+    },
+    {
+        "id": "warm-up-page",
+        "html": "<html><head><title>Oil rises</title></head><body><article><p>Oil prices "
+        "rose on Tuesday after producers announced a cut.</p></article></body></html>",
+        "published_at": "March 3, 1987 9:15 AM EST",
+    },
+)
+_caches_warm = False
+
+
+def warm_up(preparer: Preparer) -> None:
+    """Build the lazy caches of preparing outside any deadline, once per process."""
+    global _caches_warm
+    for data in _WARM_UP:
+        # A fault hook or a bad day must not stop the service starting.
+        with contextlib.suppress(Exception):
+            preparer.prepare(InputRecord(value=orjson.dumps(data)))
+    _caches_warm = True
+
+
 class Preparer:
     """The stateless half: validate, normalize, fingerprint. Safe to run in many processes."""
 
@@ -101,9 +136,25 @@ class Preparer:
         self.fingerprinter = Fingerprinter(d.num_perm, d.seed, d.shingle_size)
 
     def prepare_one(self, record: InputRecord) -> Prepared | Result:
-        """Prepare, turning every failure into that record's dead letter."""
+        """Prepare, turning every failure into that record's dead letter.
+
+        A record that takes more than ``limits.prepare_deadline_s`` of CPU time is
+        interrupted there (see ``deadline``) and becomes a ``too_slow`` dead letter.
+        """
+        limit = self.settings.limits.prepare_deadline_s
+        if limit > 0 and not _caches_warm:
+            warm_up(self)
+        started = cpu_seconds()
         try:
-            return self.prepare(record)
+            with deadline(limit):
+                out = self.prepare(record)
+            if spent_past(started, limit):  # not interruptible here (another thread)
+                raise Overrun()
+            return out
+        except Overrun:
+            message = f"preparing took more than {limit:g} s of CPU time"
+            message += " (limits.prepare_deadline_s)"
+            return dead_letter(record, "too_slow", message, self.settings, self.clock())
         except RecordError as exc:
             return dead_letter(record, exc.reason, str(exc), self.settings, self.clock())
         except Exception as exc:  # a poison record must not stop the partition
@@ -121,9 +172,14 @@ class Preparer:
         raw = parse_raw(record.value, limits.max_message_bytes, limits.max_id_bytes)
         now = self.clock()
         ingested_at = record_time(record.timestamp_ms, now=now, slack=limits.future_slack)
-        norm = normalize_content(
-            title=raw.title, body=raw.body, html=raw.html, language=raw.language
-        )
+        try:
+            norm = normalize_content(
+                title=raw.title, body=raw.body, html=raw.html, language=raw.language
+            )
+        except TextTooLarge as exc:
+            raise RecordError(
+                "too_large", f"{exc}; the output limit is {limits.max_output_bytes} bytes"
+            ) from exc
         if not norm.text.strip():
             raise RecordError("no_text", "no text left after normalization (markup only?)")
         # Normalization can grow text (NFKC expands some characters up to 18-fold); an

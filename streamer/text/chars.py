@@ -112,13 +112,37 @@ def fix_text_lines(s: str) -> str:
     return "".join(out)
 
 
+# How many characters NFKC may add to a text. Real text gains a few (ligatures, "…");
+# U+FDFA gains 17 each, and every pass after this one costs per character (ftfy
+# alone ~2 us per character it is handed expanded), so 100 KB of it took seconds.
+MAX_NFKC_GROWTH = 100_000
+
+
+class TextTooLarge(ValueError):
+    """A text that NFKC would grow by more than ``MAX_NFKC_GROWTH`` characters."""
+
+    def __init__(self, growth: int) -> None:
+        super().__init__(
+            f"NFKC normalization would add {growth} characters to the text "
+            f"(at most {MAX_NFKC_GROWTH})"
+        )
+        self.growth = growth
+
+
 def fix_chars(s: str) -> str:
-    """Repair mojibake and settle on one spelling of every character."""
+    """Repair mojibake and settle on one spelling of every character.
+
+    Raises ``TextTooLarge`` for a text made mostly of characters that NFKC expands.
+    """
     if "\r" in s:
         s = s.replace("\r\n", "\n").replace("\r", "\n")
     s = _unescape_entities(s)
     if s.isascii():
         return s.translate(_ASCII_TABLE)
+    if not unicodedata.is_normalized("NFKC", s):
+        growth = len(unicodedata.normalize("NFKC", s)) - len(s)
+        if growth > MAX_NFKC_GROWTH:
+            raise TextTooLarge(growth)
     try:
         s = fix_text_lines(s)
     except Exception:  # ftfy is heuristic code; a bad guess must not lose the article

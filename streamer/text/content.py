@@ -49,7 +49,11 @@ class NormalizedText:
 def normalize_content(
     *, title: str | None, body: str | None, html: str | None, language: str | None = None
 ) -> NormalizedText:
-    """Clean an article for display and fingerprinting; never raises on str input."""
+    """Clean an article for display and fingerprinting.
+
+    Never raises on str input but ``chars.TextTooLarge``, for a text made mostly of
+    characters that NFKC expands (U+FDFA is 18 characters).
+    """
     if title is not None and title.strip():
         clean_title = _clean_title(title)
     elif html:
@@ -94,7 +98,7 @@ def _clean_text(s: str, title_fp: str = "") -> str:
 
 
 def _clean_text_once(s: str, title_fp: str) -> str:
-    # The cap applies on every round: NFKC can grow a text past it.
+    # The cap applies on every round: NFKC can grow a text (``chars.MAX_NFKC_GROWTH``).
     s = remove_markup(fix_chars(s[:MAX_TEXT_CHARS]))
     return "\n\n".join(story_paragraphs(s, title_fp))
 

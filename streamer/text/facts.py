@@ -200,18 +200,27 @@ def entities_from_text(text: str) -> list[str]:
 _ASCII_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
-def _is_word_of(lower: str, word: str) -> bool:
+# Occurrences of a title word looked at one by one before the body's words are keyed
+# once after all: a body of "aa's aa's ..." holds "aa" at every word, and looking at
+# each occurrence for each title word cost a pass over the body per word.
+_MAX_OCCURRENCES = 16
+
+
+def _is_word_of(lower: str, word: str) -> bool | None:
     """Whether ``word`` is one of ``WORD_RE.findall(lower)``, for lower-cased ASCII ``lower``.
 
     On ASCII text a ``WORD_RE`` match starts at ``i`` exactly when ``lower[i]`` is a letter
     or digit and neither the character before is one, nor is it an apostrophe or hyphen
     that follows one (the previous word would have gone on through it); from such an
     ``i`` the word is ``WORD_RE.match(lower, i)``. So only the places where ``word``
-    occurs are looked at, not every word of the text.
+    occurs are looked at, not every word of the text: the first ``_MAX_OCCURRENCES``
+    of them, and None when they did not decide.
     """
     chars = _ASCII_WORD_CHARS
     i = lower.find(word)
-    while i >= 0:
+    for _ in range(_MAX_OCCURRENCES):
+        if i < 0:
+            return False
         if i == 0 or not (
             lower[i - 1] in chars or (lower[i - 1] in "'-" and i >= 2 and lower[i - 2] in chars)
         ):
@@ -219,7 +228,7 @@ def _is_word_of(lower: str, word: str) -> bool:
             if m is not None and m.end() == i + len(word):
                 return True
         i = lower.find(word, i + 1)
-    return False
+    return None if i >= 0 else False
 
 
 class BodyKeys:
@@ -234,26 +243,35 @@ class BodyKeys:
     ends in "'s" exactly when its lower-cased form does. So ``key`` is a body key iff
     it is a lower-cased word not ending in "'s", or ``key + "'s"`` is one.
 
-    Any other text (non-ASCII, or with "'S") takes the direct definition.
+    Any other text (non-ASCII, or with "'S") takes the direct definition, and so does
+    a lookup that the first occurrences of the word in the text do not decide.
     """
 
-    __slots__ = ("_direct", "_lower")
+    __slots__ = ("_direct", "_lower", "_text")
 
     def __init__(self, text: str) -> None:
         self._direct: set[str] | None = None
         self._lower = ""
+        self._text = text
         if text.isascii() and "'S" not in text:
             self._lower = text.lower()
         else:
-            self._direct = {word_key(w) for w in WORD_RE.findall(text)}
+            self._direct = _body_words(text)
 
     def __contains__(self, key: str) -> bool:
-        if self._direct is not None:
-            return key in self._direct
-        lower = self._lower
-        return (not key.endswith("'s") and _is_word_of(lower, key)) or _is_word_of(
-            lower, key + "'s"
-        )
+        if self._direct is None:
+            lower = self._lower
+            found = False if key.endswith("'s") else _is_word_of(lower, key)
+            if found is False:
+                found = _is_word_of(lower, key + "'s")
+            if found is not None:
+                return found
+            self._direct = _body_words(self._text)
+        return key in self._direct
+
+
+def _body_words(text: str) -> set[str]:
+    return {word_key(w) for w in WORD_RE.findall(text)}
 
 
 def title_keys(title: str, text: str) -> list[str]:

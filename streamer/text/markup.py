@@ -111,8 +111,8 @@ def strip_tags(s: str) -> str:
     return _ANY_TAG_RE.sub(" ", s)
 
 
-def _angle_tag(m: re.Match[str]) -> str:
-    inner = m.group(1)
+def _angle_tag(inner: str) -> str:
+    """What one angle pair (``_ANGLE_RE``'s group) becomes: its ticker, its name, or a gap."""
     if "\n" in inner:
         if inner.count("\n") > 2:
             return " "
@@ -124,17 +124,84 @@ def _angle_tag(m: re.Match[str]) -> str:
     return " "
 
 
+# The first character of a tag that ``_ANY_TAG_RE`` removes.
+_TAG_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz/!?")
+_BRACKET_SPLIT_RE = re.compile(r"([<>])")
+
+
+def _replace_pair(inner: str, angle_first: bool) -> tuple[str | None, int]:
+    """What a bracket pair around ``inner`` becomes, and how many passes after the first
+    that sees it (an angle pass when ``angle_first``, else a tag pass) that happens.
+
+    The angle pass (``_ANGLE_RE``) takes a pair of 1..200 characters, the tag pass
+    (``_ANY_TAG_RE``) one that starts like a tag. None: no pass ever replaces it.
+    """
+    by_angle = 1 <= len(inner) <= 200
+    by_tag = inner[:1] in _TAG_START
+    if angle_first:
+        if by_angle:
+            return _angle_tag(inner), 0
+        return (" ", 1) if by_tag else (None, 0)
+    if by_tag:
+        return " ", 0
+    return (_angle_tag(inner), 1) if by_angle else (None, 0)
+
+
+def resolve_angles(s: str) -> str:
+    """The fixpoint of rounds of ``_ANGLE_RE.sub(_angle_tag)`` then ``_ANY_TAG_RE.sub(" ")``.
+
+    Replacing one pair can make a new one ("<<a>b>" -> "< b>", "<<0>>" -> "<(0)>"),
+    which a second normalization would then remove, so the rounds went on to a
+    fixpoint; nested brackets took one round per level over the whole text, which
+    was quadratic ("<" * 40,000 + ">" * 40,000: 13 s). This is the same fixpoint in
+    one pass. A pair is replaced once nothing bracketed is left inside it, by a
+    function of its inner text only; replacements hold no bracket, so the pairs
+    nest like parentheses and a stack finds them. Which rule takes a pair depends
+    on the pass that first sees it bracket-free, one after the pass that replaced
+    the last pair inside it. Passes are numbered as the rounds ran them: round r's
+    angle pass is 2r - 1, its tag pass 2r. A pair no pass takes (``<>``, a long one
+    not starting like a tag) stays, and so does every pair around it.
+    """
+    if "<" not in s or ">" not in s:
+        return s
+    parts = _BRACKET_SPLIT_RE.split(s)  # text, bracket, text, ..., bracket, text
+    out = [parts[0]]
+    opened: list[int] = []  # where each open "<" is in ``out``
+    ready: list[int] = []  # the first pass that could see its pair bracket-free
+    replaced: dict[tuple[str, bool], tuple[str | None, int]] = {}
+    for k in range(1, len(parts), 2):
+        if parts[k] == "<":
+            opened.append(len(out))
+            ready.append(1)
+            out.append("<")
+        elif not opened:
+            out.append(">")
+        else:
+            start = opened.pop()
+            first = ready.pop()
+            inner = out[-1] if len(out) == start + 2 else "".join(out[start + 1 :])
+            key = (inner, first % 2 == 1)
+            hit = replaced.get(key)
+            if hit is None:
+                hit = replaced[key] = _replace_pair(*key)
+            replacement, later = hit
+            if replacement is None:
+                out.append(">")
+                opened.clear()  # the brackets left here are inside every open pair
+                ready.clear()
+            else:
+                del out[start:]
+                out.append(replacement)
+                if ready and ready[-1] < first + later + 1:
+                    ready[-1] = first + later + 1
+        out.append(parts[k + 1])
+    return "".join(out)
+
+
 def remove_markup(s: str) -> str:
     """Leave no tag in display text while keeping Reuters ticker and company tags."""
     if "<" not in s:
         return s
     if _HTMLISH_RE.search(s):
         s = strip_tags(s)
-    # Replacing one tag can make a new one ("<<a>b>" -> "< b>", "<<0>>" -> "<(0)>"),
-    # which a second normalization would then remove: go on to a fixpoint. Every
-    # replacement removes a "<" and a ">", so this ends.
-    while True:
-        s, n_angle = _ANGLE_RE.subn(_angle_tag, s)
-        s, n_tags = _ANY_TAG_RE.subn(" ", s)
-        if not (n_angle or n_tags):
-            return s
+    return resolve_angles(s)
