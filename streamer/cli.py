@@ -8,11 +8,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamer import __version__
 from streamer.config import ConfigError, Settings, load_settings
 from streamer.logs import setup_logging
+
+if TYPE_CHECKING:
+    from streamer.metrics import Metrics
+    from streamer.stopping import Stop
 
 log = logging.getLogger("streamer")
 
@@ -74,11 +78,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The service. Exit codes: 0 stopped (signal, ``--exit-when-idle``), 1 a fault to restart
     on (Kafka unreachable, a write refused), 2 settings the service cannot run with (the
     metrics port, TLS or SASL refused by the broker, topics missing); each logged as one line."""
-    from streamer.faults import Faults
-    from streamer.kafka.clients import TopicsMissing
-    from streamer.kafka.decide import DecideService
-    from streamer.kafka.prepare import PrepareService
-    from streamer.kafka.probe import BrokerRefused, BrokerUnreachable
     from streamer.metrics import Metrics
     from streamer.stopping import Stop
 
@@ -111,10 +110,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         },
     )
     try:
+        return _run_role(settings, metrics, stop, args.exit_when_idle)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run_role(settings: Settings, metrics: Metrics, stop: Stop, exit_when_idle: bool) -> int:
+    """Runs the role's service and maps each way it can end to an exit code (see ``cmd_run``):
+    the orchestrator restarts on 1 and should not on 2, so the mapping lives in one place."""
+    from streamer.faults import Faults
+    from streamer.kafka.clients import TopicsMissing
+    from streamer.kafka.decide import DecideService
+    from streamer.kafka.prepare import PrepareService
+    from streamer.kafka.probe import BrokerRefused, BrokerUnreachable
+
+    try:
         faults = Faults(settings.testing)
         if settings.role == "prepare":
-            return PrepareService(settings, metrics, stop, args.exit_when_idle, faults).run()
-        return DecideService(settings, metrics, stop, args.exit_when_idle, faults).run()
+            return PrepareService(settings, metrics, stop, exit_when_idle, faults).run()
+        return DecideService(settings, metrics, stop, exit_when_idle, faults).run()
     except BrokerRefused as exc:
         log.error(exc.event, extra=exc.fields)
         return 2
@@ -138,9 +153,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             "fatal error, exiting", exc_info=True, extra={"error": f"{type(exc).__name__}: {exc}"}
         )
         return 1
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:

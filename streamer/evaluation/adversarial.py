@@ -64,6 +64,11 @@ def _page(unit: str, tail: str = "", close: str = "") -> Case:
 
 
 def _cases() -> dict[str, Case]:
+    """The catalogue, one line a case, grouped by the code path each one attacks.
+
+    Longer than a function should be on purpose: it is a table, read top to bottom when a
+    new text pass lands ("which of its loops does a case reach?"); split across helpers it
+    would hide which groups exist."""
     c: dict[str, Case] = {}
     # Markup: nesting per tag kind, unclosed and stray brackets, entities that become angles.
     c["nested_angles"] = Case("body", "<", tail="x", close=">")
