@@ -173,12 +173,23 @@ class Facts(BaseModel):
     entities: list[str] = Field(default_factory=list)
 
 
-class PreparedArticle(NormalizedArticle):
+class PreparedFields(NormalizedArticle):
+    """A prepared article's fields but its arrays: the head of a binary ``news.prepared``
+    record (``PreparedHead``), whose arrays follow it as raw bytes."""
+
+    n_tokens: int
+    facts: Facts
+    schema_version: int = SCHEMA_VERSION
+
+
+class PreparedArticle(PreparedFields):
     """A validated, normalized and fingerprinted article: all the stateless work done.
 
     It is what ``prepare`` publishes to ``news.prepared`` and what the dedup
     decision consumes, so that the expensive part can run on many machines while
-    the decision stays with one ordered writer.
+    the decision stays with one ordered writer. On the topic it now travels as a
+    binary record (``records.encode_prepared``); this JSON form, in a
+    ``PreparedEnvelope``, is what older prepare replicas sent and is still read.
     """
 
     # Shingle hashes and signature as little-endian uint32 bytes, base64 in JSON:
@@ -187,11 +198,8 @@ class PreparedArticle(NormalizedArticle):
     # and a quarter more bytes). Lists are still read, from older prepare replicas.
     model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
 
-    n_tokens: int
     shingles: bytes | list[int]
     signature: bytes | list[int]
-    facts: Facts
-    schema_version: int = SCHEMA_VERSION
 
 
 class Coordinates(BaseModel):
@@ -263,6 +271,16 @@ class SourceInfo(BaseModel):
     partition: int | None
     offset: int | None
     timestamp_ms: int | None = None
+
+
+class PreparedHead(BaseModel):
+    """The JSON head of a binary ``news.prepared`` record (``records.encode_prepared``):
+    where the article came from and its fields; its arrays follow as raw bytes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: SourceInfo
+    article: PreparedFields
 
 
 class PreparedEnvelope(BaseModel):
