@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,6 +25,32 @@ from pydantic import (
 )
 
 from streamer import SCHEMA_VERSION
+
+# What pydantic's JSON does, in orjson's terms: UTC as ``Z``, numpy floats (the index's
+# measures) as floats. Checked byte for byte against ``model_dump_json`` in the tests.
+_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _nested(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def record_json(
+    model: type[BaseModel], values: dict[str, Any], exclude: frozenset[str] = frozenset()
+) -> bytes:
+    """``model.model_construct(**values).model_dump_json(exclude=exclude)``, byte for byte.
+
+    The one ordered writer writes an output record and a journal entry for every
+    article; built as a model and dumped by pydantic they cost it more than
+    building a dict and dumping it with orjson (x3.5 measured on the record). The
+    values are trusted, typed already (as for ``model_construct``): this only
+    serializes, in the model's field order, nested models by their fields. A field
+    left out is a KeyError, not a record without it.
+    """
+    fields = {name: values[name] for name in model.model_fields if name not in exclude}
+    return orjson.dumps(fields, default=_nested, option=_JSON_OPTIONS)
 
 
 class Outcome(StrEnum):
