@@ -86,12 +86,15 @@ def produce_inputs(settings: Settings, values: list[bytes]) -> None:
 # -- passthrough ------------------------------------------------------------------------------
 
 
-def passthrough(settings: Settings, n: int, timeout_s: float = 300) -> float:
-    """A bare consume -> produce -> flush -> commit loop with the service's client settings."""
+def passthrough(
+    settings: Settings, n: int, timeout_s: float = 300, input_topic: str | None = None
+) -> float:
+    """A bare consume -> produce -> flush -> commit loop with the service's client settings,
+    over ``input_topic`` (``news.raw`` unless given)."""
     out_topic = settings.topics.clean
     consumer = make_consumer(settings, settings.kafka.group_id + "-pass")
     producer = make_producer(settings)
-    consumer.subscribe([settings.topics.raw])
+    consumer.subscribe([input_topic or settings.topics.raw])
     done = 0
     first: float | None = None
     last = 0.0

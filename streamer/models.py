@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,6 +25,32 @@ from pydantic import (
 )
 
 from streamer import SCHEMA_VERSION
+
+# What pydantic's JSON does, in orjson's terms: UTC as ``Z``, numpy floats (the index's
+# measures) as floats. Checked byte for byte against ``model_dump_json`` in the tests.
+_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _nested(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def record_json(
+    model: type[BaseModel], values: dict[str, Any], exclude: frozenset[str] = frozenset()
+) -> bytes:
+    """``model.model_construct(**values).model_dump_json(exclude=exclude)``, byte for byte.
+
+    The one ordered writer writes an output record and a journal entry for every
+    article; built as a model and dumped by pydantic they cost it more than
+    building a dict and dumping it with orjson (x3.5 measured on the record). The
+    values are trusted, typed already (as for ``model_construct``): this only
+    serializes, in the model's field order, nested models by their fields. A field
+    left out is a KeyError, not a record without it.
+    """
+    fields = {name: values[name] for name in model.model_fields if name not in exclude}
+    return orjson.dumps(fields, default=_nested, option=_JSON_OPTIONS)
 
 
 class Outcome(StrEnum):
@@ -173,12 +200,23 @@ class Facts(BaseModel):
     entities: list[str] = Field(default_factory=list)
 
 
-class PreparedArticle(NormalizedArticle):
+class PreparedFields(NormalizedArticle):
+    """A prepared article's fields but its arrays: the head of a binary ``news.prepared``
+    record (``PreparedHead``), whose arrays follow it as raw bytes."""
+
+    n_tokens: int
+    facts: Facts
+    schema_version: int = SCHEMA_VERSION
+
+
+class PreparedArticle(PreparedFields):
     """A validated, normalized and fingerprinted article: all the stateless work done.
 
     It is what ``prepare`` publishes to ``news.prepared`` and what the dedup
     decision consumes, so that the expensive part can run on many machines while
-    the decision stays with one ordered writer.
+    the decision stays with one ordered writer. On the topic it now travels as a
+    binary record (``records.encode_prepared``); this JSON form, in a
+    ``PreparedEnvelope``, is what older prepare replicas sent and is still read.
     """
 
     # Shingle hashes and signature as little-endian uint32 bytes, base64 in JSON:
@@ -187,11 +225,8 @@ class PreparedArticle(NormalizedArticle):
     # and a quarter more bytes). Lists are still read, from older prepare replicas.
     model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
 
-    n_tokens: int
     shingles: bytes | list[int]
     signature: bytes | list[int]
-    facts: Facts
-    schema_version: int = SCHEMA_VERSION
 
 
 class Coordinates(BaseModel):
@@ -263,6 +298,16 @@ class SourceInfo(BaseModel):
     partition: int | None
     offset: int | None
     timestamp_ms: int | None = None
+
+
+class PreparedHead(BaseModel):
+    """The JSON head of a binary ``news.prepared`` record (``records.encode_prepared``):
+    where the article came from and its fields; its arrays follow as raw bytes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: SourceInfo
+    article: PreparedFields
 
 
 class PreparedEnvelope(BaseModel):

@@ -33,6 +33,7 @@ from streamer.models import (
     Outcome,
     PreparedArticle,
     RawArticle,
+    record_json,
 )
 from streamer.records import (
     InputRecord,
@@ -270,16 +271,13 @@ class Decider:
         # so the record is assembled without a second validation pass.
         fields = {name: getattr(art, name) for name in _NORMALIZED_FIELDS}
         fields["published_at"] = published_at
-        record = ArticleRecord.model_construct(
-            **fields,
-            cluster_id=decision.cluster_id,
-            duplicate_of=decision.duplicate_of,
-            similarity=decision.similarity,
-            match=decision.match,
-            schema_version=SCHEMA_VERSION,
-        )
+        fields["cluster_id"] = decision.cluster_id
+        fields["duplicate_of"] = decision.duplicate_of
+        fields["similarity"] = decision.similarity
+        fields["match"] = decision.match
+        fields["schema_version"] = SCHEMA_VERSION
         source = prepared.source
-        key, value = art.id.encode(), record.model_dump_json().encode()
+        key, value = art.id.encode(), record_json(ArticleRecord, fields)
         size = record_size(key, value, source.headers())
         if size > self.limit:
             return self.too_large(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,17 @@ import orjson
 from streamer.config import Settings
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.index import Decision
-from streamer.models import Coordinates, DeadLetter, ErrorInfo, Outcome, PreparedArticle
+from streamer.models import (
+    Coordinates,
+    DeadLetter,
+    ErrorInfo,
+    Outcome,
+    PreparedArticle,
+    PreparedEnvelope,
+    PreparedFields,
+    PreparedHead,
+    SourceInfo,
+)
 
 HEADER_TOPIC = "input-topic"
 HEADER_PARTITION = "input-partition"
@@ -208,7 +219,7 @@ class Prepared:
     """The stateless half's output: an article ready for the decision."""
 
     source: InputRecord
-    article: PreparedArticle
+    article: PreparedFields
     entry: IndexEntry
 
 
@@ -298,30 +309,121 @@ def dead_letter(
     )
 
 
-# -- the news.prepared article ------------------------------------------------------------------
+# -- the news.prepared record -------------------------------------------------------------------
+
+# A prepared article travels as a binary record: the version byte, the JSON head
+# (``PreparedHead``: the source and every field but the arrays) after its uint32 length,
+# then the shingles and the signature, each a uint32 count and that many little-endian
+# uint32s. The one ordered writer reads every record: arrays in JSON (even base64) cost
+# it more than a decision, raw runs a ``frombuffer``. Dead letters, rare and all text,
+# still travel as the JSON ``PreparedEnvelope``, as articles from older prepare replicas
+# did: JSON starts with ``{`` (or blank), which no version byte is, so both are read.
+PREPARED_V1 = 1
+_LENGTH = struct.Struct("<I")
+_JSON_START = frozenset(b"{ \t\r\n")
 
 
-def to_wire(prepared: Prepared) -> PreparedArticle:
-    """The ``news.prepared`` form, with the arrays as little-endian uint32 bytes."""
-    return prepared.article.model_copy(
-        update={
-            "shingles": u32_bytes(prepared.entry.shingles),
-            "signature": u32_bytes(prepared.entry.signature),
-        }
+@dataclass(frozen=True, slots=True)
+class PreparedValue:
+    """A ``news.prepared`` value read back: an article with its arrays, or a dead letter."""
+
+    source: SourceInfo
+    article: PreparedFields | None
+    shingles: np.ndarray | None = None
+    signature: np.ndarray | None = None
+    deadletter: DeadLetter | None = None
+
+
+def encode_prepared(source: SourceInfo, prepared: Prepared) -> bytes:
+    """The binary ``news.prepared`` value of a prepared article (see above).
+
+    The head is serialized as ``PreparedFields``: pydantic writes a subclass in a
+    field by the field's type, so a ``PreparedArticle``'s own arrays are not in it.
+    """
+    head = PreparedHead(source=source, article=prepared.article).model_dump_json().encode()
+    shingles, signature = u32_bytes(prepared.entry.shingles), u32_bytes(prepared.entry.signature)
+    return b"".join(
+        (
+            bytes((PREPARED_V1,)),
+            _LENGTH.pack(len(head)),
+            head,
+            _LENGTH.pack(len(shingles) // 4),
+            shingles,
+            _LENGTH.pack(len(signature) // 4),
+            signature,
+        )
     )
 
 
-def from_wire(article: PreparedArticle, source: InputRecord) -> Prepared:
-    """A ``news.prepared`` article back to what the decision takes."""
-    entry = IndexEntry(
+def _u32_run(value: bytes, at: int) -> tuple[np.ndarray, int]:
+    (count,) = _LENGTH.unpack_from(value, at)
+    start, end = at + 4, at + 4 + 4 * count
+    if end > len(value):
+        raise ValueError(f"a run of {count} values past the end of the record")
+    return np.frombuffer(value, dtype=_LE_U32, count=count, offset=start), end
+
+
+def decode_prepared(value: bytes | None) -> PreparedValue:
+    """A ``news.prepared`` value, binary or JSON, or ``RecordError``: ``invalid_prepared``,
+    or ``unsupported_version`` for a version byte this writer does not know (a newer
+    prepare replica: the letter keeps the record, to replay once the writer reads it).
+
+    The arrays come back read-only, over the value's own bytes.
+    """
+    if not value:
+        raise RecordError("invalid_prepared", "empty news.prepared value")
+    try:
+        if value[0] == PREPARED_V1:
+            (size,) = _LENGTH.unpack_from(value, 1)
+            head = PreparedHead.model_validate_json(value[5 : 5 + size])
+            shingles, at = _u32_run(value, 5 + size)
+            signature, at = _u32_run(value, at)
+            if at != len(value):
+                raise ValueError(f"{len(value) - at} bytes past the signature")
+            return PreparedValue(head.source, head.article, shingles, signature)
+        if value[0] in _JSON_START:
+            env = PreparedEnvelope.model_validate_json(value)
+            art = env.article
+            if art is None:
+                return PreparedValue(env.source, None, deadletter=env.deadletter)
+            return PreparedValue(env.source, art, u32_array(art.shingles), u32_array(art.signature))
+    except (ValueError, struct.error) as exc:  # pydantic's ValidationError is a ValueError
+        raise RecordError("invalid_prepared", str(exc)) from exc
+    raise RecordError(
+        "unsupported_version",
+        f"news.prepared record version {value[0]}: this writer reads version {PREPARED_V1} "
+        "and JSON envelopes",
+    )
+
+
+def prepared_entry(
+    article: PreparedFields, shingles: np.ndarray, signature: np.ndarray
+) -> IndexEntry:
+    """What the decision takes of a prepared article read from ``news.prepared``."""
+    return IndexEntry(
         id=article.id,
         cluster_id=article.id,
         ts=article.published_at.timestamp(),
         content_hash=article.content_hash,
-        shingles=u32_array(article.shingles),
-        signature=u32_array(article.signature),
+        shingles=shingles,
+        signature=signature,
         numbers=frozenset(article.facts.numbers),
         entities=frozenset(article.facts.entities),
         n_tokens=article.n_tokens,
     )
+
+
+def to_wire(prepared: Prepared) -> PreparedArticle:
+    """The JSON form older replicas sent (``PreparedEnvelope.article``): arrays as bytes."""
+    fields = {name: getattr(prepared.article, name) for name in PreparedFields.model_fields}
+    return PreparedArticle.model_construct(
+        **fields,
+        shingles=u32_bytes(prepared.entry.shingles),
+        signature=u32_bytes(prepared.entry.signature),
+    )
+
+
+def from_wire(article: PreparedArticle, source: InputRecord) -> Prepared:
+    """A JSON ``news.prepared`` article back to what the decision takes."""
+    entry = prepared_entry(article, u32_array(article.shingles), u32_array(article.signature))
     return Prepared(source=source, article=article, entry=entry)

@@ -53,11 +53,22 @@ def band_keys(signature: np.ndarray, bands: int, rows: int) -> np.ndarray:
     their low bits (the slot) and top 16 bits (the check) both depend on every row.
     """
     rows_ = np.asarray(signature, dtype=np.uint32)[: bands * rows]
-    rows_ = rows_.reshape(bands, rows).astype(_U64)
+    return _mixed(rows_.reshape(bands, rows).astype(_U64), bands)
+
+
+def band_keys_many(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """``band_keys`` of each row of ``signatures`` (n, >= bands * rows), as (n, bands):
+    the same keys in a few numpy calls for a whole batch."""
+    rows_ = np.asarray(signatures, dtype=np.uint32)[:, : bands * rows]
+    return _mixed(rows_.reshape(-1, bands, rows).astype(_U64), bands)
+
+
+def _mixed(rows_: np.ndarray, bands: int) -> np.ndarray:
+    """Keys of ``rows_`` (..., bands, rows), a fresh uint64 array: mixing in place is safe."""
     with np.errstate(over="ignore"):
-        acc = rows_[:, 0]  # ``rows_`` is a fresh array: mixing in place into it is safe
-        for j in range(1, rows):
-            acc = acc * _BAND_MULTIPLIER + rows_[:, j]
+        acc = rows_[..., 0]
+        for j in range(1, rows_.shape[-1]):
+            acc = acc * _BAND_MULTIPLIER + rows_[..., j]
         acc ^= _band_salts(bands)
         acc ^= acc >> _U64(32)
         acc *= _MIX
@@ -65,7 +76,8 @@ def band_keys(signature: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 def slot_positions(keys: np.ndarray, slot_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Flat head-table positions and 16-bit checks of band keys, in tables of 2**slot_bits.
+    """Flat head-table positions and 16-bit checks of band keys (bands last), in tables of
+    2**slot_bits.
 
     The slot takes the key's low SLOT_BITS bits and, as the table grows, the
     check's low bits: so a stored row's slot in a larger table follows from its
@@ -76,7 +88,7 @@ def slot_positions(keys: np.ndarray, slot_bits: int) -> tuple[np.ndarray, np.nda
     slot = (keys & _U64(_LOW)).astype(np.int64)
     if extra:
         slot |= (check.astype(np.int64) & ((1 << extra) - 1)) << SLOT_BITS
-    slot += band_base(keys.size, slot_bits)  # band b's table starts at b * slots
+    slot += band_base(keys.shape[-1], slot_bits)  # band b's table starts at b * slots
     return slot, check
 
 

@@ -17,12 +17,13 @@ copies that keep it are explicit: ``with_derived`` and ``in_cluster``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from streamer.config import DedupSettings
-from streamer.dedup.bands import SLOT_BITS, band_keys, slot_positions
+from streamer.dedup.bands import SLOT_BITS, band_keys, band_keys_many, slot_positions
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,37 @@ def derive(entry: IndexEntry, settings: DedupSettings) -> Derived:
     """Everything the index derives from ``entry``: a pure function of its content."""
     bands = settings.lsh_bands
     keys = band_keys(entry.signature, bands, settings.num_perm // bands)
-    slots, checks = slot_positions(keys, SLOT_BITS)
+    return _derived(entry, *slot_positions(keys, SLOT_BITS), bands)
+
+
+def with_derived_many(entries: Sequence[IndexEntry], settings: DedupSettings) -> list[IndexEntry]:
+    """Each entry carrying its ``derive``, the band keys of all of them in a few numpy calls.
+
+    The ``dedup`` role gets entries with nothing derived (``news.prepared`` does not
+    carry it) and derives a whole polled batch at once: per entry, the band keys
+    cost more in numpy calls than in arithmetic. An entry whose signature is too
+    short for the bands comes back as it is (``derive`` would raise: its decision does).
+    """
+    bands = settings.lsh_bands
+    rows = settings.num_perm // bands
+    out = list(entries)
+    ok = [i for i, e in enumerate(out) if e.signature.size >= bands * rows]
+    if not ok:
+        return out
+    signatures = np.stack([out[i].signature[: bands * rows] for i in ok])
+    slots, checks = slot_positions(band_keys_many(signatures, bands, rows), SLOT_BITS)
+    for k, i in enumerate(ok):
+        e = out[i]
+        copy = IndexEntry(
+            e.id, e.cluster_id, e.ts, e.content_hash, e.shingles, e.signature,
+            e.numbers, e.entities, e.n_tokens,
+        )  # fmt: skip
+        object.__setattr__(copy, "derived", _derived(e, slots[k], checks[k], bands))
+        out[i] = copy
+    return out
+
+
+def _derived(entry: IndexEntry, slots: np.ndarray, checks: np.ndarray, bands: int) -> Derived:
     sketch = np.sort(entry.shingles.astype(np.uint16))
     ranks = None
     if sketch.size > 1 and not (sketch[1:] != sketch[:-1]).all():

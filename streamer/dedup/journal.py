@@ -27,9 +27,10 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from streamer import SCHEMA_VERSION
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.index import DedupIndex
-from streamer.models import Checkpoint, Coordinates, JournalEntry, Outcome
+from streamer.models import Checkpoint, Coordinates, JournalEntry, Outcome, record_json
 from streamer.records import parse_partition_key, partition_key, u32_b64, u32_from_b64
 from streamer.text.fingerprint import Fingerprinter
 
@@ -40,6 +41,7 @@ ESCAPE = b"\xff"  # before an article key that would otherwise start with CHECKP
 # and two 64-bit numbers.
 OUTPUT_POSITION_BYTES = 512
 MAX_PROBLEMS_KEPT = 10
+_NOT_IN_BODY = frozenset({"output"})
 # Entries written before they said which time they carry (no ``date_fallback`` member)
 # were timed by rules that believed a producer's timestamp: one of them may be stamped
 # far in the future and, the newest, shut the window for good. Such an entry is not
@@ -68,27 +70,30 @@ def entry_body(
     """An indexed article's journal value, all but where its output went.
 
     Built at the decision, so that its size is checked before anything is
-    produced; ``with_output`` completes it once the output is acknowledged.
+    produced; ``with_output`` completes it once the output is acknowledged. The
+    bytes are ``JournalEntry(...).model_dump_json()``'s, written by orjson
+    (``record_json``): the one ordered writer builds one for every article.
     """
-    value = JournalEntry(
-        id=entry.id,
-        cluster_id=entry.cluster_id,
-        ts=entry.ts,
-        content_hash=entry.content_hash,
-        n_tokens=entry.n_tokens,
-        shingles_b64=u32_b64(entry.shingles),
-        numbers=sorted(entry.numbers),
-        entities=sorted(entry.entities),
-        outcome=outcome,
-        input=input_coords,
-        date_fallback=date_fallback,
-    )
-    return value.model_dump_json(exclude={"output"}).encode()
+    values = {
+        "id": entry.id,
+        "cluster_id": entry.cluster_id,
+        "ts": float(entry.ts),
+        "content_hash": entry.content_hash,
+        "n_tokens": int(entry.n_tokens),
+        "shingles_b64": u32_b64(entry.shingles),
+        "numbers": sorted(entry.numbers),
+        "entities": sorted(entry.entities),
+        "outcome": outcome,
+        "input": input_coords,
+        "date_fallback": date_fallback,
+        "schema_version": SCHEMA_VERSION,
+    }
+    return record_json(JournalEntry, values, exclude=_NOT_IN_BODY)
 
 
 def with_output(body: bytes, output_coords: Coordinates | None) -> bytes:
     """``entry_body`` with its output position: one more member of the JSON object."""
-    output = b"null" if output_coords is None else output_coords.model_dump_json().encode()
+    output = b"null" if output_coords is None else record_json(Coordinates, dict(output_coords))
     return body[:-1] + b',"output":' + output + b"}"
 
 

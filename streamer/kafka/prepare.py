@@ -2,7 +2,9 @@
 
 Each raw record becomes one envelope on ``news.prepared`` (one partition, so
 the one dedup writer sees every prepared article in one order): the prepared
-article, or the dead letter to publish. Replays after a crash are harmless:
+article (binary, ``records.encode_prepared``), or the dead letter to publish (a
+JSON ``PreparedEnvelope``). Upgrade the dedup writer before the replicas: it reads
+both forms, an older one only JSON. Replays after a crash are harmless:
 the dedup writer drops every prepared record whose raw offset it has already
 decided (``DedupStage``).
 """
@@ -25,7 +27,7 @@ from streamer.kafka.service import ConsumerService
 from streamer.kafka.stages import input_record
 from streamer.models import DeadLetter, PreparedEnvelope, SourceInfo
 from streamer.pipeline import utcnow
-from streamer.records import Result, dead_letter, record_size, to_wire
+from streamer.records import Result, dead_letter, encode_prepared, record_size
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +103,7 @@ class PrepareService(ConsumerService):
             key, value = prepared.key, deadletter_envelope(source, prepared)
         else:
             key = prepared.article.id.encode()
-            env = PreparedEnvelope(source=source, article=to_wire(prepared))
-            value = env.model_dump_json().encode()
+            value = encode_prepared(source, prepared)
             limit = self.settings.kafka.producer_max_request_size
             size = record_size(key, value)
             if size > limit:

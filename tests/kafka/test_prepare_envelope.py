@@ -12,7 +12,7 @@ from streamer.kafka.observer import Observer
 from streamer.kafka.prepare import PrepareService
 from streamer.kafka.stages import DedupStage
 from streamer.models import PreparedEnvelope
-from streamer.records import record_size
+from streamer.records import PREPARED_V1, decode_prepared, record_size
 
 
 class _Counts:
@@ -67,5 +67,8 @@ def test_an_ordinary_article_travels_as_an_article() -> None:
     prepare, counts = service(Settings())
     body = "Loadings resumed at the Port Ellis grain terminal on Tuesday after a gale."
     key, value = prepare.envelope(raw(json.dumps({"id": "a1", "body": body}).encode()))
-    assert key == b"a1" and PreparedEnvelope.model_validate_json(value).article is not None
+    assert key == b"a1" and value[0] == PREPARED_V1  # binary, not the JSON envelope
+    read = decode_prepared(value)
+    assert read.article is not None and read.article.id == "a1"
+    assert read.shingles is not None and read.shingles.size > 0
     assert counts.prepared == [True]

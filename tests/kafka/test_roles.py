@@ -30,6 +30,7 @@ from streamer.broker import free_port
 from streamer.config import Settings
 from streamer.demo import sample_feed
 from streamer.kafka.clients import make_consumer, make_producer, read_to_end
+from streamer.records import decode_prepared
 from tests.conftest import REUTERS, make_settings
 from tests.kafka.kafkautil import (
     REPO,
@@ -220,7 +221,7 @@ def prepared_inputs(settings: Settings) -> int:
     """Distinct raw inputs on news.prepared (replays counted once)."""
     seen = set()
     for rec in read_prepared(settings):
-        src = json.loads(rec.value)["source"]
+        src = decode_prepared(rec.value).source.model_dump()
         seen.add((src["topic"], src["partition"], src["offset"]))
     return len(seen)
 
