@@ -32,9 +32,6 @@ from streamer.kafka.standby import JournalTail
 
 log = logging.getLogger(__name__)
 
-# Standing by, the group poll only keeps the membership; the journal's tail does the waiting.
-STANDBY_GROUP_POLL_MS = 50
-
 
 class DecideService(ConsumerService):
     """Decides every input once, in partition order, against an index recovered on assignment."""
@@ -68,6 +65,8 @@ class DecideService(ConsumerService):
         self.tail_consumer: KafkaConsumer | None = None
 
     def open(self, producer: KafkaProducer, consumer: KafkaConsumer) -> None:
+        if self.tail is not None:
+            self.tail.stop_following()
         for old in (self.reader, self.tail_consumer):
             if old is not None:  # opened again after a broker reset: new clients throughout
                 old.close()
@@ -88,6 +87,8 @@ class DecideService(ConsumerService):
 
     def on_assigned(self, assigned: set[TopicPartition]) -> None:
         self.needs_recovery = bool(assigned)
+        if assigned and self.tail is not None:
+            self.tail.stop_following()  # the index is the loop's again
 
     def on_revoked(self, revoked: set[TopicPartition]) -> None:
         for tp in revoked:
@@ -99,22 +100,11 @@ class DecideService(ConsumerService):
     def standing_by(self) -> bool:
         return not self.assigned and self.tail is not None
 
-    def poll_timeout_ms(self) -> int:
-        """Standing by, the journal's tail waits instead (``between_polls``)."""
-        return STANDBY_GROUP_POLL_MS if self.standing_by() else super().poll_timeout_ms()
-
     def between_polls(self) -> None:
-        """Standing by: apply what the writer journaled since, and export the lag."""
-        if not self.standing_by():
-            return
-        assert self.tail is not None
-        if not self.tail.valid:
-            self.tail.restart()  # a fresh index, kept warm from the journal's beginning
-        wait = max(self.settings.kafka.poll_timeout_ms - STANDBY_GROUP_POLL_MS, 0)
-        self.tail.standby_poll(wait)
-        lag = self.tail.lag()
-        if lag is not None:
-            self.observer.standby_lag(lag)
+        """Standing by: the journal is tailed into the index (its lag exported) until assigned."""
+        if self.standing_by():
+            assert self.tail is not None
+            self.tail.follow(self.observer.standby_lag)
 
     def catch_up(self) -> bool:
         """Recovery, once after each assignment, before any of its input.
@@ -126,6 +116,7 @@ class DecideService(ConsumerService):
             return False
         assert self.recovery is not None and self.consumer is not None, "runs inside run()"
         assert self.tail is not None and self.order is not None
+        self.tail.stop_following()
         self.needs_recovery = False
         self.observer.recovery_started()
         recovered = self.recovery.run(self.assigned, self.tail)
@@ -168,6 +159,8 @@ class DecideService(ConsumerService):
         log.info("batch committed", extra={"records": len(records)})
 
     def close_role(self) -> None:
+        if self.tail is not None:
+            self.tail.stop_following()
         for reader in (self.reader, self.tail_consumer):
             if reader is None:
                 continue

@@ -18,13 +18,15 @@ applied up to a position (``JournalTail.position``, the next journal offset):
   index at offset 0 (``valid`` false). Losing the partition keeps the index,
   and tailing goes on from the position.
 
-The tail consumer is polled only between the group consumer's polls, on the
-service's own thread: nothing here runs concurrently with a batch.
+Standing by, the tail runs on a thread of its own (``follow``); the service
+stops it before it touches the index (an assignment, a shutdown), so the
+index is never changed by two threads, and never during a batch.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -55,6 +57,8 @@ class JournalTail:
         self.stage = stage
         self.throttle_per_s = throttle_per_s  # testing only: a standby that lags on purpose
         self.restarts = -1
+        self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
         self.restart()
 
     def restart(self) -> None:
@@ -97,14 +101,47 @@ class JournalTail:
             self.position = max(self.position, int(self.consumer.position(self.tp)))
         return applied
 
-    def standby_poll(self, timeout_ms: int) -> int:
-        """The standby's share of a loop iteration (throttled only by the test fault)."""
-        if self.throttle_per_s <= 0:
-            return self.poll(timeout_ms, CATCH_UP_POLL_RECORDS)
-        n = max(1, int(self.throttle_per_s / 10))
-        applied = self.poll(timeout_ms, n)
-        time.sleep(applied / self.throttle_per_s)
-        return applied
+    def follow(self, on_lag: Callable[[int], None]) -> None:
+        """Tail the journal on a thread of its own until ``stop_following``.
+
+        A thread, not a share of the loop: the group poll of a standby must keep
+        its rhythm for a join to make progress (a standby that read the journal
+        between group polls was measured taking over 60 s to join on the
+        embedded broker), and the tail must keep up with the writer meanwhile.
+        The index is the thread's alone while it runs: the loop touches it only
+        after ``stop_following``, which waits for the thread to end.
+        """
+        if self.thread is not None:
+            return
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(
+            target=self.run_following, args=(on_lag,), name="journal-tail", daemon=True
+        )
+        self.thread.start()
+
+    def stop_following(self) -> None:
+        if self.thread is None:
+            return
+        self.stopping.set()
+        self.thread.join()
+        self.thread = None
+
+    def run_following(self, on_lag: Callable[[int], None]) -> None:
+        while not self.stopping.is_set():
+            try:
+                if not self.valid:
+                    self.restart()  # a fresh index, kept warm from the journal's beginning
+                if self.throttle_per_s > 0:
+                    n = self.poll(100, max(1, int(self.throttle_per_s / 10)))
+                    self.stopping.wait(n / self.throttle_per_s)
+                else:
+                    self.poll(200, CATCH_UP_POLL_RECORDS)
+                lag = self.lag()
+                if lag is not None:
+                    on_lag(lag)
+            except Exception as exc:  # the broker away, say: start over once it is back
+                self.invalidate(f"reading the journal failed: {type(exc).__name__}: {exc}")
+                self.stopping.wait(1.0)
 
     def catch_up(self, end: int, on_progress: Callable[[int], None] | None = None) -> int:
         """Apply every journal record below ``end``; how many were applied."""
