@@ -27,6 +27,7 @@ from streamer.kafka.clients import ensure_topics, make_consumer, make_producer
 from streamer.kafka.commit import JournalWriter
 from streamer.kafka.recovery import Recovery
 from streamer.kafka.stages import AllStage
+from streamer.kafka.standby import JournalTail
 from streamer.models import Coordinates, Outcome
 from streamer.text.fingerprint import content_hash
 
@@ -49,10 +50,19 @@ def _settings(bootstrap: str) -> Settings:
     )
 
 
-def write_journal(settings: Settings, n: int, seed: int = 7) -> float:
+def write_journal(
+    settings: Settings,
+    n: int,
+    seed: int = 7,
+    input_topic: str | None = None,
+    next_offset: int | None = None,
+) -> float:
+    """N entries (their inputs at offsets 0..N-1 of ``input_topic``, the raw topic by
+    default) and a checkpoint of the raw partition at ``next_offset`` (N by default)."""
     rng = np.random.default_rng(seed)
     producer = make_producer(settings)
     raw = settings.topics.raw
+    history = input_topic or raw
     base_ts = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
     started = time.perf_counter()
     for i in range(n):
@@ -71,11 +81,12 @@ def write_journal(settings: Settings, n: int, seed: int = 7) -> float:
         key, value = encode_entry(
             entry,
             Outcome.CLEAN,
-            Coordinates(topic=raw, partition=0, offset=i),
+            Coordinates(topic=history, partition=0, offset=i),
             Coordinates(topic=settings.topics.clean, partition=0, offset=i),
         )
         producer.send(settings.topics.journal, key=key, value=value, partition=0)
-    key, value = encode_checkpoint(raw, 0, n, {}, {}, datetime.now(UTC))
+    start = n if next_offset is None else next_offset
+    key, value = encode_checkpoint(raw, 0, start, {}, {}, datetime.now(UTC))
     producer.send(settings.topics.journal, key=key, value=value, partition=0)
     producer.flush()
     producer.close()
@@ -92,14 +103,17 @@ def time_recovery(settings: Settings) -> tuple[float, int]:
     recovery = Recovery(
         settings, reader, consumer, JournalWriter(producer, settings.topics.journal)
     )
+    tail_consumer = make_consumer(settings, None, fetch_max_wait_ms=100)
+    tail = JournalTail(tail_consumer, settings.topics.journal, stage)
     try:
         started = time.perf_counter()
-        recovery.run({tp}, stage)
+        recovery.run({tp}, tail)
         seconds = time.perf_counter() - started
         return seconds, len(stage.index)
     finally:
         consumer.close()
         reader.close()
+        tail_consumer.close()
         producer.close(timeout=10)
         stage.close()
 

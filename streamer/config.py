@@ -181,6 +181,9 @@ class FaultSettings(BaseModel):
     slow_prepare_in_c: bool = False
     # Preparing this article id ends the process at once (a crash in a C extension).
     exit_prepare_on_id: str | None = None
+    # A standby applies at most this many journal records a second (0: no limit), so that
+    # a take-over finds it still catching up.
+    standby_throttle_per_s: float = Field(default=0.0, ge=0)
 
 
 class EvaluationSettings(BaseModel):

@@ -130,6 +130,11 @@ class Metrics:
         self.recovery_seconds = Gauge(
             "streamer_recovery_seconds", "Duration of the last index recovery", registry=r
         )
+        self.standby_lag_records = Gauge(
+            "streamer_standby_lag_records",
+            "Journal records past what this instance's index has applied (a standby's lag)",
+            registry=r,
+        )
         self.commits = Counter("streamer_commits", "Consumer offset commits", registry=r)
         self.rebalances = Counter(
             "streamer_rebalances", "Partition assignment changes", ["event"], registry=r
@@ -212,6 +217,9 @@ class Metrics:
         self.recovery_in_progress.set(0)
         self.index_size.set(index_size)
         self.set_health(recovered=True)
+
+    def standby_lag(self, records: int) -> None:
+        self.standby_lag_records.set(records)
 
     def service_stopping(self) -> None:
         self.set_health(assigned=False, recovered=False)

@@ -57,6 +57,14 @@ def article_key(article_id: str) -> bytes:
     return ESCAPE + raw if raw.startswith(CHECKPOINT_PREFIX) else raw
 
 
+def article_id_of(key: bytes) -> str:
+    """The article id a journal key names (the inverse of ``article_key``): for a tombstone,
+    whose value says nothing. A bare key is decoded as ``JournalState`` decodes it."""
+    if key.startswith(ESCAPE):
+        return key[len(ESCAPE) :].decode("utf-8")
+    return key.decode("utf-8", errors="replace")
+
+
 def checkpoint_key(topic: str, partition: int) -> bytes:
     return CHECKPOINT_PREFIX + partition_key(topic, partition).encode()
 
@@ -231,6 +239,28 @@ def replay(records: Iterable[tuple[bytes | None, bytes | None]]) -> JournalState
     return state
 
 
+def legacy_horizon(checkpoints: Iterable[Checkpoint]) -> float:
+    """Past this ``ts`` an entry without ``date_fallback`` is not loaded (see the constant)."""
+    return LEGACY_FUTURE_SLACK_S + max(
+        (cp.written_at.timestamp() for cp in checkpoints), default=math.inf
+    )
+
+
+def load_entry(
+    entry: JournalEntry, index: DedupIndex, fingerprinter: Fingerprinter, horizon: float
+) -> list[str]:
+    """Index one journal entry as its decision did; the ids the window evicted.
+
+    Raises (ValueError and whatever decoding raises) for an entry that cannot be
+    loaded; the caller counts it and tombstones it. Shared by ``rebuild_index``
+    and the incremental feed of a standby (``streamer.dedup.feed``).
+    """
+    if "date_fallback" not in entry.model_fields_set and entry.ts > horizon:
+        raise ValueError(f"ts {entry.ts} of an entry from before times were checked")
+    item = decode_entry(entry, fingerprinter)
+    return index.add(item, dated=entry.date_fallback is None)
+
+
 def rebuild_index(
     state: JournalState, index: DedupIndex, fingerprinter: Fingerprinter
 ) -> tuple[int, list[str]]:
@@ -245,20 +275,15 @@ def rebuild_index(
     """
     loaded = 0
     evicted: list[str] = []
-    horizon = LEGACY_FUTURE_SLACK_S + max(
-        (cp.written_at.timestamp() for cp in state.checkpoints.values()), default=math.inf
-    )
+    horizon = legacy_horizon(state.checkpoints.values())
     for article_id, entry in state.entries.items():
         if entry.id in index:
             continue
         try:
-            if "date_fallback" not in entry.model_fields_set and entry.ts > horizon:
-                raise ValueError(f"ts {entry.ts} of an entry from before times were checked")
-            item = decode_entry(entry, fingerprinter)
+            evicted.extend(load_entry(entry, index, fingerprinter, horizon))
         except Exception as exc:
             state.skip(article_key(article_id), exc)
             evicted.append(article_id)  # its tombstone heals the journal
             continue
-        evicted.extend(index.add(item, dated=entry.date_fallback is None))
         loaded += 1
     return loaded, evicted

@@ -86,11 +86,31 @@ class BatchState:
 
 
 class JournalWriter:
-    """Sends to the journal's single partition; the caller waits for the acks it needs."""
+    """Sends to the journal's single partition; the caller waits for the acks it needs.
+
+    Every send is remembered until ``acked_offsets`` takes it: the warm index
+    (``streamer.kafka.standby``) moves its journal position past its own writes.
+    """
 
     def __init__(self, producer: KafkaProducer, topic: str) -> None:
         self.producer = producer
         self.topic = topic
+        self.sent: list[Any] = []
+
+    def send(self, key: bytes, value: bytes | None) -> Any:
+        fut = self.producer.send(self.topic, key=key, value=value, partition=0)
+        self.sent.append(fut)
+        return fut
+
+    def acked_offsets(self) -> list[int]:
+        """The journal offsets of the sends acknowledged since the last call (the rest dropped:
+        a send that failed raised in ``wait_for_acks`` already)."""
+        offsets = []
+        for fut in self.sent:
+            if fut.is_done and fut.succeeded():
+                offsets.append(int(fut.value.offset))
+        self.sent = []
+        return offsets
 
     def entry(self, entry: IndexEntry, body: bytes | None, output: Coordinates | None) -> Any:
         """An indexed article: what recovery loads back into the index.
@@ -101,11 +121,10 @@ class JournalWriter:
         if body is None:
             raise ValueError(f"article {entry.id!r} was indexed without its journal entry")
         key, value = journal.article_key(entry.id), journal.with_output(body, output)
-        return self.producer.send(self.topic, key=key, value=value, partition=0)
+        return self.send(key, value)
 
     def tombstone(self, article_id: str) -> Any:
-        key = journal.article_key(article_id)
-        return self.producer.send(self.topic, key=key, value=None, partition=0)
+        return self.send(journal.article_key(article_id), None)
 
     def checkpoints(self, tps: Iterable[TopicPartition], state: BatchState) -> list[Any]:
         """One checkpoint per partition: its next offset and the positions past our outputs."""
@@ -120,7 +139,7 @@ class JournalWriter:
                 dict(state.upstream),
                 now,
             )
-            futures.append(self.producer.send(self.topic, key=key, value=value, partition=0))
+            futures.append(self.send(key, value))
         return futures
 
 

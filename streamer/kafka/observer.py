@@ -54,6 +54,9 @@ class Observer(Protocol):
     def recovery_finished(self, journal_records: int, seconds: float, index_size: int) -> None:
         """The index is back and every partition knows where it starts."""
 
+    def standby_lag(self, records: int) -> None:
+        """Journal records the index has not applied yet (0 while writing: it made them)."""
+
     def service_stopping(self) -> None:
         """The loop has ended; the clients are being closed."""
 

@@ -1,10 +1,13 @@
-"""Recovery: the index rebuilt from the journal, and where each assigned partition resumes.
+"""Recovery: the index brought to the journal's end, and where each assigned partition resumes.
 
 It runs on start and on every assignment, before any input of the assignment
 is decided, and returns a ``RecoveredState``; the loop only seeks to it.
 
-1. Replay the journal (to its end as of now) into a fresh index; tombstone what
-   the window evicts while loading.
+1. Apply the journal, from where the index stands (``streamer.kafka.standby``:
+   a warm standby has read most of it already, a writer that gets its own
+   partition back all of it; otherwise a fresh index from offset 0) to its end
+   as of now, record by record (``streamer.dedup.feed``); tombstone what the
+   window evicted while applying and the journal has not tombstoned.
 2. Start each partition at the later of its committed offset and its
    checkpoint, so a batch journaled but not committed is not redone.
 3. Scan each output partition only past the lowest position the checkpoints
@@ -31,10 +34,9 @@ from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
 
 from streamer.config import Settings
-from streamer.dedup import journal
 from streamer.kafka.clients import end_offsets, read_to_end
 from streamer.kafka.commit import BatchState, JournalWriter, output_topics, wait_for_acks
-from streamer.kafka.stages import Stage
+from streamer.kafka.standby import CATCH_UP_POLL_RECORDS, JournalTail
 from streamer.models import Checkpoint, Coordinates
 from streamer.records import parse_headers, parse_partition_key, partition_key
 
@@ -51,9 +53,15 @@ class RecoveredState:
     evicted: int
     tail_scanned: int
     seconds: float
+    warm: bool = False  # the index was kept: only the journal past its position was read
+    journal_from: int = 0  # the journal offset the index stood at
+    catch_up_seconds: float = 0.0
 
     def log_fields(self) -> dict[str, object]:
         return {
+            "warm": self.warm,
+            "journal_from": self.journal_from,
+            "catch_up_seconds": round(self.catch_up_seconds, 3),
             "journal_records": self.journal_records,
             "indexed": self.indexed,
             "evicted": self.evicted,
@@ -124,34 +132,42 @@ class Recovery:
         self.journal = journal_writer
         self.journal_tp = TopicPartition(settings.topics.journal, 0)
 
-    def run(self, assigned: set[TopicPartition], stage: Stage) -> RecoveredState:
-        """Rebuild ``stage``'s index and find where each of ``assigned`` resumes.
+    def run(self, assigned: set[TopicPartition], tail: JournalTail) -> RecoveredState:
+        """Bring ``tail``'s index to the journal's end and find where each of ``assigned`` resumes.
 
-        The cyclic garbage collector is paused while the index is rebuilt (it
+        The cyclic garbage collector is paused while the index is built (it
         would rescan every new long-lived object, again and again) and the
-        rebuilt index is then frozen out of later collections.
+        index is then frozen out of later collections.
         """
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            return self.recover(set(assigned), stage)
+            return self.recover(set(assigned), tail)
         finally:
             gc.freeze()
             if gc_was_enabled:
                 gc.enable()
 
-    def recover(self, assigned: set[TopicPartition], stage: Stage) -> RecoveredState:
+    def recover(self, assigned: set[TopicPartition], tail: JournalTail) -> RecoveredState:
         started = time.monotonic()
-        log.info("recovery started", extra={"partitions": sorted(map(str, assigned))})
-        # 1. the journal, replayed into a fresh index
-        replayed = self.replay_journal()
-        stage.reset_index()
-        indexed, evicted = journal.rebuild_index(replayed, stage.index, stage.fingerprinter)
-        if replayed.skipped:
+        if not tail.valid:
+            tail.restart()
+        warm, journal_from = tail.position > 0, tail.position
+        log.info(
+            "recovery started",
+            extra={"partitions": sorted(map(str, assigned)), "journal_from": journal_from},
+        )
+        # 1. the journal, from where the index stands to its end
+        end = end_offsets(self.reader, [self.journal_tp])[self.journal_tp]
+        applied = tail.catch_up(end, self.progress)
+        caught_up = time.monotonic()
+        if tail.feed.skipped > tail.skips_reported:
+            tail.skips_reported = tail.feed.skipped
             log.warning(
                 "journal records skipped",
-                extra={"skipped": replayed.skipped, "examples": replayed.problems},
+                extra={"skipped": tail.feed.skipped, "examples": tail.feed.parsed.problems},
             )
+        evicted = tail.feed.take_untombstoned()
         if evicted:
             for article_id in evicted:
                 self.journal.tombstone(article_id)
@@ -160,9 +176,8 @@ class Recovery:
         # 2. where each partition starts
         ends = end_offsets(self.reader, self.output_partitions())
         committed = {tp: self.consumer.committed(tp) for tp in assigned}
-        state, scan_from = resume_points(
-            assigned, replayed.checkpoints, committed, self.reset_offset
-        )
+        checkpoints = tail.feed.checkpoints
+        state, scan_from = resume_points(assigned, checkpoints, committed, self.reset_offset)
 
         # 3. the tail published past the checkpoints
         scanned = 0
@@ -179,32 +194,28 @@ class Recovery:
         }
 
         # 4. a first checkpoint for partitions that had none
-        fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in replayed.checkpoints]
+        fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in checkpoints]
         if fresh:
             # Waited for: without it, a crash in the first batch has no bound.
             wait_for_acks(self.journal.producer, self.journal.checkpoints(fresh, state))
         recovered = RecoveredState(
             batch_state=state,
-            journal_records=replayed.records_read,
-            indexed=indexed,
+            journal_records=applied,
+            indexed=len(tail.stage.index),
             evicted=len(evicted),
             tail_scanned=scanned,
             seconds=time.monotonic() - started,
+            warm=warm,
+            journal_from=journal_from,
+            catch_up_seconds=caught_up - started,
         )
         log.info("recovered", extra=recovered.log_fields())
         return recovered
 
-    def replay_journal(self) -> journal.JournalState:
-        """The whole journal folded by key, as compaction would leave it."""
-
-        def progress(n: int) -> None:
-            if n and n % 50_000 < 5000:
-                log.info("recovery progress", extra={"journal_records": n})
-
-        replayed = journal.JournalState()
-        for rec in read_to_end(self.reader, {self.journal_tp: 0}, progress):
-            replayed.apply(rec.key, rec.value)
-        return replayed
+    @staticmethod
+    def progress(n: int) -> None:
+        if n and n % 50_000 < CATCH_UP_POLL_RECORDS:
+            log.info("recovery progress", extra={"journal_records": n})
 
     def reset_offset(self, tp: TopicPartition) -> int:
         # Not consumer.position(): the poll that brought the assignment may have moved it.

@@ -17,6 +17,8 @@ import time
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
 from kafka.structs import TopicPartition
 
 from streamer.config import Settings
@@ -69,6 +71,9 @@ class ConsumerService:
     role: str
     input_topic: str
     stateless: bool = False
+    # A stateful role's partitions stay with their owner when a member joins or leaves
+    # (KIP-54 sticky assignment; range too, for a group still on it during an upgrade).
+    sticky: bool = False
 
     def __init__(
         self,
@@ -108,6 +113,13 @@ class ConsumerService:
     def position(self, tp: TopicPartition) -> int | None:
         """The next offset this instance will handle in ``tp``; None while unknown."""
         return None
+
+    def poll_timeout_ms(self) -> int:
+        """How long the group poll may wait for input."""
+        return self.settings.kafka.poll_timeout_ms
+
+    def between_polls(self) -> None:
+        """Called after each group poll with nothing left to handle (a standby's own work)."""
 
     def on_assigned(self, assigned: set[TopicPartition]) -> None:
         """Called inside ``poll`` after ``assigned`` is recorded."""
@@ -165,7 +177,12 @@ class ConsumerService:
                 return False
         with stage(self.stop, "client start", interruptible=True):
             self.producer = make_producer(self.settings)
-            self.consumer = make_consumer(self.settings, self.settings.kafka.group_id)
+            extra = (
+                {"partition_assignment_strategy": (StickyPartitionAssignor, RangePartitionAssignor)}
+                if self.sticky
+                else {}
+            )
+            self.consumer = make_consumer(self.settings, self.settings.kafka.group_id, **extra)
             self.open(self.producer, self.consumer)
             self.consumer.subscribe([self.input_topic], listener=_Listener(self))
         self.started = True
@@ -187,7 +204,7 @@ class ConsumerService:
         last_data = time.monotonic()
         while not self.stop.is_set():
             polled_at = time.monotonic()
-            batch = consumer.poll(timeout_ms=k.poll_timeout_ms, max_records=self.poll_records)
+            batch = consumer.poll(timeout_ms=self.poll_timeout_ms(), max_records=self.poll_records)
             self.lease = Lease.taken(consumer, k, polled_at)
             if self.stop.is_set():
                 break
@@ -207,6 +224,7 @@ class ConsumerService:
                 log.info("idle, exiting", extra={"idle_s": self.exit_when_idle})
                 break
             self.update_lag(consumer)
+            self.between_polls()
             self.check_ends()
 
     def batch_overran(self) -> None:
