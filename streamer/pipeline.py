@@ -48,6 +48,7 @@ from streamer.text.content import normalize_content
 from streamer.text.dates import parse_published_at, record_time
 from streamer.text.facts import extract_facts
 from streamer.text.fingerprint import Fingerprinter, content_hash
+from streamer.text.tokens import fingerprint_tokens
 from streamer.text.urls import canonical_url
 
 Clock = Callable[[], datetime]
@@ -236,6 +237,12 @@ class Preparer:
         return Prepared(source=record, article=article, entry=entry)
 
 
+def _fingerprint_tokens(title: str, text: str) -> list[str]:
+    """The tokens an article's shingles were made of (title, then body), from its record:
+    what the guards align facts on, derived here so every role decides alike."""
+    return fingerprint_tokens(title) + fingerprint_tokens(text)
+
+
 class Decider:
     """The stateful half: one ordered writer of the index.
 
@@ -264,7 +271,7 @@ class Decider:
             if ts != entry.ts:
                 entry = entry.at_time(ts)
                 published_at = datetime.fromtimestamp(ts, UTC)
-        decision = self.index.decide(entry)
+        decision = self.index.decide(entry, lambda: _fingerprint_tokens(art.title, art.text))
         outcome = Outcome.DUPLICATE if decision.is_duplicate else Outcome.CLEAN
         # Every field was validated on the way in (or built here from typed values),
         # so the record is assembled without a second validation pass.

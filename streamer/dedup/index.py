@@ -35,16 +35,23 @@ did, without the wall clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from streamer.config import DedupSettings
+from streamer.dedup.align import ItemTokens, substituted
 from streamer.dedup.entry import Derived, IndexEntry, derive
-from streamer.dedup.guards import FactView, check_guards
+from streamer.dedup.guards import Aligned, FactView, check_guards
 from streamer.dedup.store import RowStore, Store
 from streamer.models import MatchInfo
+from streamer.text.fingerprint import Fingerprinter
+
+# The fingerprint tokens of the item being decided (title then body), asked for only
+# when its facts and a similar candidate's differ on both sides (``dedup.align``).
+TokensOf = Callable[[], Sequence[str]]
 
 # At most this many candidates (most shared bands first) are verified per decision.
 MAX_VERIFIED_CANDIDATES = 24
@@ -103,6 +110,8 @@ class DedupIndex:
         # from news.prepared), by what it was derived from: its decision and its
         # insertion, even as ``in_cluster``'s copy, derive once.
         self._memo: tuple[np.ndarray, np.ndarray, str, Derived] | None = None
+        # Hashes the shingles of a fact's context, as the item's shingles were hashed.
+        self._hasher = Fingerprinter(settings.num_perm, settings.seed, settings.shingle_size)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -151,8 +160,12 @@ class DedupIndex:
 
     # -- decision ---------------------------------------------------------------------------
 
-    def decide(self, item: IndexEntry) -> Decision:
-        """Judge ``item`` against the window without changing the index."""
+    def decide(self, item: IndexEntry, tokens: TokensOf | None = None) -> Decision:
+        """Judge ``item`` against the window without changing the index.
+
+        ``tokens``: the item's fingerprint tokens, on demand; with them the fact guards
+        refuse only substitutions in aligned context (``guards``, ``align``).
+        """
         store = self.store
         row = store.find_id(item.id)
         if row >= 0:
@@ -178,7 +191,7 @@ class DedupIndex:
                 similarity=1.0,
                 match=MatchInfo(kind="exact", jaccard=1.0, containment=1.0),
             )
-        best = self._best_match(item, derived)
+        best = self._best_match(item, derived, tokens)
         if best is None:
             return Decision(duplicate_of=None, cluster_id=item.id)
         article_id, cluster = store.id_cluster(best.row)
@@ -221,7 +234,9 @@ class DedupIndex:
                     break
         return out
 
-    def _best_match(self, item: IndexEntry, derived: Derived) -> _Verdict | None:
+    def _best_match(
+        self, item: IndexEntry, derived: Derived, tokens: TokensOf | None = None
+    ) -> _Verdict | None:
         """The best verified candidate that passes the guards, or None."""
         candidates = self._candidates(item, derived)
         if not candidates:
@@ -229,6 +244,7 @@ class DedupIndex:
         best: _Verdict | None = None
         best_hits = 0
         item_facts: FactView | None = None
+        item_tokens = None if tokens is None else ItemTokens(tokens, self._hasher)
         sketch = derived.sketch
         table = self._table
         table.put(sketch, 1)
@@ -241,7 +257,8 @@ class DedupIndex:
                     continue
                 if item_facts is None:
                     item_facts = FactView.of(item.numbers, item.entities, item.n_tokens)
-                guards, refused = self._check(item_facts, self._row_facts(row))
+                aligned = None if item_tokens is None else self._aligned(item_tokens, row)
+                guards, refused = self._check(item_facts, self._row_facts(row), aligned)
                 if refused is not None:
                     continue
                 verdict.guards = guards
@@ -293,9 +310,19 @@ class DedupIndex:
             facts = cache[seq] = FactView.of(*store.facts(row))
         return facts
 
-    def _check(self, a: FactView, b: FactView) -> tuple[list[str], str | None]:
+    def _aligned(self, item: ItemTokens, row: int) -> Aligned:
+        """The guards' test of substitution in aligned context against ``row``."""
+
+        def aligned(mine: list[str], theirs: list[str]) -> bool:
+            return substituted(item, mine, theirs, self.store.fingerprints(row)[0])
+
+        return aligned
+
+    def _check(
+        self, a: FactView, b: FactView, aligned: Aligned | None = None
+    ) -> tuple[list[str], str | None]:
         store = self.store
-        return check_guards(a, b, self.settings, store.vocabulary.count, store.live)
+        return check_guards(a, b, self.settings, store.vocabulary.count, store.live, aligned)
 
     def check_guards(self, a: IndexEntry, b: IndexEntry) -> tuple[list[str], str | None]:
         """The guards ``a`` and ``b`` pass, in order, and the first that refuses (or None),
