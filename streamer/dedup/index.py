@@ -78,6 +78,8 @@ class _Verdict:
     containment: float
     similarity: float  # the evidence that matched: Jaccard, or containment for a cut
     rank: float  # how good a match: a near-identical copy beats a cut that fits inside
+    contained: bool = False  # matched on containment alone: a part of the other
+    item_is_part: bool = False  # the item is the smaller of the two
     guards: list[str] = field(default_factory=list)
 
 
@@ -199,11 +201,8 @@ class DedupIndex:
             duplicate_of=article_id,
             cluster_id=cluster,
             similarity=round(best.similarity, 4),
-            match=MatchInfo(
-                kind="near",
-                jaccard=round(best.jaccard, 4),
-                containment=round(best.containment, 4),
-                guards=best.guards,
+            match=match_info(
+                best.jaccard, best.containment, best.guards, best.contained, best.item_is_part
             ),
         )
 
@@ -293,7 +292,15 @@ class DedupIndex:
         if not (by_jaccard or by_containment):
             return None
         similarity = max(jaccard, containment) if by_containment else jaccard
-        return _Verdict(row, jaccard, containment, similarity, (jaccard + containment) / 2)
+        return _Verdict(
+            row,
+            jaccard,
+            containment,
+            similarity,
+            (jaccard + containment) / 2,
+            contained=not by_jaccard,
+            item_is_part=n_item <= n_cand,
+        )
 
     def _row_facts(self, row: int) -> FactView:
         """The fact view of an indexed row, remembered for a few hundred rows."""
@@ -370,6 +377,25 @@ class DedupIndex:
     def evict_before(self, cutoff: float) -> list[str]:
         """Drop every article older than ``cutoff`` (epoch seconds); memory follows the window."""
         return self.store.evict_before(cutoff)
+
+
+def match_info(
+    jaccard: float, containment: float, guards: list[str], contained: bool, item_is_part: bool
+) -> MatchInfo:
+    """A near match's ``MatchInfo``: ``contained`` when it rests on containment alone
+    (a part held in the other), saying which side is the part and its share."""
+    if not contained:
+        return MatchInfo(
+            kind="near", jaccard=round(jaccard, 4), containment=round(containment, 4), guards=guards
+        )
+    return MatchInfo(
+        kind="contained",
+        jaccard=round(jaccard, 4),
+        containment=round(containment, 4),
+        guards=guards,
+        part="this" if item_is_part else "duplicate_of",
+        share=round(containment, 4),
+    )
 
 
 def overlap16(

@@ -20,7 +20,7 @@ import numpy as np
 from streamer.config import DedupSettings
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.guards import FactView, check_guards
-from streamer.dedup.index import MAX_VERIFIED_CANDIDATES, Decision
+from streamer.dedup.index import MAX_VERIFIED_CANDIDATES, Decision, match_info
 from streamer.models import MatchInfo
 from streamer.text.fact_keys import TITLE_PREFIX
 
@@ -130,11 +130,12 @@ class DictIndex:
             duplicate_of=match.id,
             cluster_id=match.cluster_id,
             similarity=round(similarity, 4),
-            match=MatchInfo(
-                kind="near",
-                jaccard=round(jaccard, 4),
-                containment=round(containment, 4),
-                guards=guards,
+            match=match_info(
+                jaccard,
+                containment,
+                guards,
+                contained=jaccard < self.settings.jaccard_threshold,
+                item_is_part=item.shingles.size <= match.shingles.size,
             ),
         )
 
