@@ -23,9 +23,10 @@ from pydantic import ValidationError
 from streamer import SCHEMA_VERSION
 from streamer.config import Settings
 from streamer.deadline import Overrun, cpu_seconds, deadline, spent_past
-from streamer.dedup import journal
+from streamer.dedup import journal, passages
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.index import DedupIndex
+from streamer.dedup.passages import passage_keys
 from streamer.models import (
     ArticleRecord,
     Coordinates,
@@ -234,6 +235,7 @@ class Preparer:
             n_tokens=len(tokens),
         )
         entry = entry.with_derived(self.settings.dedup)  # here, not in the ordered writer
+        entry = entry.with_passages(passage_keys(tokens, self.fingerprinter, self.settings.dedup))
         return Prepared(source=record, article=article, entry=entry)
 
 
@@ -261,6 +263,8 @@ class Decider:
         self.index = index if index is not None else DedupIndex(settings.dedup)
         self.clock = clock
         self.limit = settings.kafka.producer_max_request_size
+        d = settings.dedup
+        self.fingerprinter = Fingerprinter(d.num_perm, d.seed, d.shingle_size)
 
     def decide(self, prepared: Prepared) -> Result:
         art = prepared.article
@@ -271,7 +275,19 @@ class Decider:
             if ts != entry.ts:
                 entry = entry.at_time(ts)
                 published_at = datetime.fromtimestamp(ts, UTC)
-        decision = self.index.decide(entry, lambda: _fingerprint_tokens(art.title, art.text))
+        tokens: list[str] | None = None
+
+        def tokens_of() -> list[str]:
+            nonlocal tokens
+            if tokens is None:
+                tokens = _fingerprint_tokens(art.title, art.text)
+            return tokens
+
+        if entry.passages is None and entry.n_tokens >= passages.MIN_TOKENS:
+            # From news.prepared: the passage keys are worked out from the record's text.
+            keys = passages.passage_keys(tokens_of(), self.fingerprinter, self.settings.dedup)
+            entry = entry.with_passages(keys)
+        decision = self.index.decide(entry, tokens_of)
         outcome = Outcome.DUPLICATE if decision.is_duplicate else Outcome.CLEAN
         # Every field was validated on the way in (or built here from typed values),
         # so the record is assembled without a second validation pass.

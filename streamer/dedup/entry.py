@@ -100,6 +100,11 @@ class IndexEntry:
     entities: frozenset[str]
     n_tokens: int
     derived: Derived | None = field(default=None, init=False, repr=False, compare=False)
+    # The item's passage query keys (``dedup.passages``): only a decision asks for them,
+    # so they are never stored nor journaled; None when not worked out.
+    passages: tuple[np.ndarray, np.ndarray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def with_derived(self, settings: DedupSettings) -> IndexEntry:
         """This entry with its ``Derived`` for ``settings`` (itself when it has it already)."""
@@ -121,13 +126,23 @@ class IndexEntry:
             return self
         out = replace(self, ts=ts)
         object.__setattr__(out, "derived", self.derived)
+        object.__setattr__(out, "passages", self.passages)
+        return out
+
+    def with_passages(self, passages: tuple[np.ndarray, np.ndarray]) -> IndexEntry:
+        """This entry carrying its passage query keys (set once, as ``derived`` is)."""
+        out = _carrying(self, self.derived, self.cluster_id)
+        object.__setattr__(out, "passages", passages)
         return out
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         sh, sig = self.shingles, self.signature
         arrays = (sh.dtype.str, sh.tobytes(), sig.dtype.str, sig.tobytes())
         head = (self.id, self.cluster_id, self.ts, self.content_hash)
-        tail = (self.numbers, self.entities, self.n_tokens, self.derived)
+        passages = None
+        if self.passages is not None:
+            passages = (self.passages[0].tobytes(), self.passages[1].tobytes())
+        tail = (self.numbers, self.entities, self.n_tokens, self.derived, passages)
         return _unpickle_entry, (*head, *arrays, *tail)
 
 
@@ -144,6 +159,7 @@ def _unpickle_entry(
     entities: frozenset[str],
     n_tokens: int,
     derived: Derived | None,
+    passages: tuple[bytes, bytes] | None = None,
 ) -> IndexEntry:
     """An entry back from its pickle (its arrays are one-dimensional, as entries' are)."""
     entry = IndexEntry(
@@ -158,6 +174,9 @@ def _unpickle_entry(
         n_tokens,
     )
     object.__setattr__(entry, "derived", derived)
+    if passages is not None:
+        slots = np.frombuffer(passages[0], dtype=np.int64)
+        object.__setattr__(entry, "passages", (slots, np.frombuffer(passages[1], dtype=np.uint16)))
     return entry
 
 

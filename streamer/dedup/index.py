@@ -45,6 +45,7 @@ from streamer.config import DedupSettings
 from streamer.dedup.align import ItemTokens, substituted
 from streamer.dedup.entry import Derived, IndexEntry, derive
 from streamer.dedup.guards import Aligned, FactView, check_guards
+from streamer.dedup.passages import PASSAGE_BANDS, Passages
 from streamer.dedup.store import RowStore, Store
 from streamer.models import MatchInfo
 from streamer.text.fingerprint import Fingerprinter
@@ -220,6 +221,9 @@ class DedupIndex:
         if store.live == 0:
             return []
         found = store.band_hits(derived)
+        passages = item.passages
+        if passages is not None and passages[0].size:
+            self._passage_hits(found, passages)
         if not found:
             return []
         ranked = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[1][1], kv[0]))
@@ -232,6 +236,21 @@ class DedupIndex:
                 if len(out) >= MAX_VERIFIED_CANDIDATES:
                     break
         return out
+
+    def _passage_hits(self, found: dict[int, list[int]], passages: Passages) -> None:
+        """Add to ``found`` the rows a passage of the item shares bands with (``passages``):
+        a row's count is the most bands one query shares with it, whole text or passage."""
+        slots, checks = passages
+        for start in range(0, slots.size, PASSAGE_BANDS):
+            end = start + PASSAGE_BANDS
+            for seq, (hits, band) in self.store.passage_hits(
+                slots[start:end], checks[start:end]
+            ).items():
+                f = found.get(seq)
+                if f is None:
+                    found[seq] = [hits, self.bands + band]
+                elif hits > f[0]:
+                    f[0] = hits
 
     def _best_match(
         self, item: IndexEntry, derived: Derived, tokens: TokensOf | None = None
