@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from streamer import SCHEMA_VERSION
 from streamer.config import Settings
 from streamer.deadline import Overrun, cpu_seconds, deadline, spent_past
-from streamer.dedup import journal, passages
+from streamer.dedup import journal
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.index import DedupIndex
 from streamer.dedup.passages import passage_keys
@@ -235,11 +235,14 @@ class Preparer:
             n_tokens=len(tokens),
         )
         entry = entry.with_derived(self.settings.dedup)  # here, not in the ordered writer
-        entry = entry.with_passages(passage_keys(tokens, self.fingerprinter, self.settings.dedup))
+        fp = self.fingerprinter
+        entry = entry.with_query(
+            passage_keys(tokens, fp, self.settings.dedup), fp.token_hashes(tokens)
+        )
         return Prepared(source=record, article=article, entry=entry)
 
 
-def _fingerprint_tokens(title: str, text: str) -> list[str]:
+def fingerprint_tokens_of(title: str, text: str) -> list[str]:
     """The tokens an article's shingles were made of (title, then body), from its record:
     what the guards align facts on, derived here so every role decides alike."""
     return fingerprint_tokens(title) + fingerprint_tokens(text)
@@ -275,19 +278,13 @@ class Decider:
             if ts != entry.ts:
                 entry = entry.at_time(ts)
                 published_at = datetime.fromtimestamp(ts, UTC)
-        tokens: list[str] | None = None
-
-        def tokens_of() -> list[str]:
-            nonlocal tokens
-            if tokens is None:
-                tokens = _fingerprint_tokens(art.title, art.text)
-            return tokens
-
-        if entry.passages is None and entry.n_tokens >= passages.MIN_TOKENS:
-            # From news.prepared: the passage keys are worked out from the record's text.
-            keys = passages.passage_keys(tokens_of(), self.fingerprinter, self.settings.dedup)
-            entry = entry.with_passages(keys)
-        decision = self.index.decide(entry, tokens_of)
+        if entry.token_hashes is None:
+            # From news.prepared: what only the decision asks for, from the record's text.
+            tokens = fingerprint_tokens_of(art.title, art.text)
+            fp = self.fingerprinter
+            keys = passage_keys(tokens, fp, self.settings.dedup)
+            entry = entry.with_query(keys, fp.token_hashes(tokens))
+        decision = self.index.decide(entry)
         outcome = Outcome.DUPLICATE if decision.is_duplicate else Outcome.CLEAN
         # Every field was validated on the way in (or built here from typed values),
         # so the record is assembled without a second validation pass.

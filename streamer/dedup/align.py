@@ -13,8 +13,11 @@ fact ``x`` of the item being decided, at tokens ``t[i:j]``, and a fact ``y`` onl
 the candidate has, the candidate reads ``y`` in ``x``'s place when it holds one of
 the shingles ``(t[i-2], t[i-1], y)``, ``(t[i-1], y, t[j])`` or ``(y, t[j], t[j+1])``.
 The item's tokens are its fingerprint tokens (what its shingles were made of),
-worked out only when the fact guards find facts differing on both sides of a
-pair that already passed on similarity: the rare, costly case.
+as their 64-bit hashes: the stateless stage has them at hand and the entry
+carries them to the decision (not stored, not journaled); a decision that gets
+an entry without them (from ``news.prepared``) works them out from the record's
+text. They are looked at only when the fact guards find facts differing on both
+sides of a pair that already passed on similarity: the rare, costly case.
 
 A 16-bit fold makes a spurious hit about ``n_candidate / 65536`` per lookup
 (~1% for a 600-shingle article): a false "aligned" then keeps apart a pair the
@@ -23,7 +26,7 @@ old rule kept apart as well, never merges one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from functools import cached_property
 
 import numpy as np
@@ -61,35 +64,29 @@ def key_spellings(key: str) -> list[tuple[str, ...]]:
 
 
 class ItemTokens:
-    """An item's fingerprint tokens (from a provider, asked once) and their hashes."""
+    """An item's fingerprint-token hashes, in order, and where each occurs (worked out once)."""
 
-    def __init__(self, provider: Callable[[], Sequence[str]], hasher: Fingerprinter) -> None:
-        self._provider = provider
+    def __init__(self, hashes: np.ndarray, hasher: Fingerprinter) -> None:
+        self.hashes = np.asarray(hashes, dtype=_U64)
         self.hasher = hasher
 
     @cached_property
-    def tokens(self) -> list[str]:
-        return list(self._provider())
-
-    @cached_property
-    def hashes(self) -> np.ndarray:
-        return self.hasher.token_hashes(self.tokens)
-
-    @cached_property
-    def positions(self) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
-        for i, tok in enumerate(self.tokens):
-            out.setdefault(tok, []).append(i)
+    def positions(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for i, h in enumerate(self.hashes.tolist()):
+            out.setdefault(h, []).append(i)
         return out
 
     def spans(self, key: str) -> list[tuple[int, int]]:
         """Where the item writes a fact key: (start, end) token spans."""
-        toks = self.tokens
+        hashes = self.hashes
         out = []
         for spelling in key_spellings(key):
-            for i in self.positions.get(spelling[0], ()):
-                if tuple(toks[i : i + len(spelling)]) == spelling:
-                    out.append((i, i + len(spelling)))
+            want = self.hasher.token_hashes(spelling)
+            k = len(spelling)
+            for i in self.positions.get(int(want[0]), ()):
+                if k == 1 or np.array_equal(hashes[i : i + k], want):
+                    out.append((i, i + k))
         return out
 
 
@@ -117,7 +114,8 @@ def substituted(
     if not spans or not ys:
         return False
     spans = spans[: max(1, _MAX_PAIRS // len(ys))]
-    th, n = item.hashes, len(item.tokens)
+    th = item.hashes
+    n = th.size
     hasher = item.hasher
     first = hasher.token_hashes([y[0] for y in ys])
     last = hasher.token_hashes([y[-1] for y in ys])

@@ -105,6 +105,9 @@ class IndexEntry:
     passages: tuple[np.ndarray, np.ndarray] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    # The hashes of its fingerprint tokens, in order (``dedup.align``): likewise asked for
+    # by a decision only, never stored nor journaled.
+    token_hashes: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def with_derived(self, settings: DedupSettings) -> IndexEntry:
         """This entry with its ``Derived`` for ``settings`` (itself when it has it already)."""
@@ -127,12 +130,17 @@ class IndexEntry:
         out = replace(self, ts=ts)
         object.__setattr__(out, "derived", self.derived)
         object.__setattr__(out, "passages", self.passages)
+        object.__setattr__(out, "token_hashes", self.token_hashes)
         return out
 
-    def with_passages(self, passages: tuple[np.ndarray, np.ndarray]) -> IndexEntry:
-        """This entry carrying its passage query keys (set once, as ``derived`` is)."""
+    def with_query(
+        self, passages: tuple[np.ndarray, np.ndarray], token_hashes: np.ndarray
+    ) -> IndexEntry:
+        """This entry carrying what only its decision asks for: passage query keys and
+        token hashes (set once, as ``derived`` is)."""
         out = _carrying(self, self.derived, self.cluster_id)
         object.__setattr__(out, "passages", passages)
+        object.__setattr__(out, "token_hashes", token_hashes)
         return out
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
@@ -142,7 +150,8 @@ class IndexEntry:
         passages = None
         if self.passages is not None:
             passages = (self.passages[0].tobytes(), self.passages[1].tobytes())
-        tail = (self.numbers, self.entities, self.n_tokens, self.derived, passages)
+        hashes = None if self.token_hashes is None else self.token_hashes.tobytes()
+        tail = (self.numbers, self.entities, self.n_tokens, self.derived, passages, hashes)
         return _unpickle_entry, (*head, *arrays, *tail)
 
 
@@ -160,6 +169,7 @@ def _unpickle_entry(
     n_tokens: int,
     derived: Derived | None,
     passages: tuple[bytes, bytes] | None = None,
+    token_hashes: bytes | None = None,
 ) -> IndexEntry:
     """An entry back from its pickle (its arrays are one-dimensional, as entries' are)."""
     entry = IndexEntry(
@@ -177,6 +187,8 @@ def _unpickle_entry(
     if passages is not None:
         slots = np.frombuffer(passages[0], dtype=np.int64)
         object.__setattr__(entry, "passages", (slots, np.frombuffer(passages[1], dtype=np.uint16)))
+    if token_hashes is not None:
+        object.__setattr__(entry, "token_hashes", np.frombuffer(token_hashes, dtype=np.uint64))
     return entry
 
 

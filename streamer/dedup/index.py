@@ -35,7 +35,6 @@ did, without the wall clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,10 +48,6 @@ from streamer.dedup.passages import PASSAGE_BANDS, Passages
 from streamer.dedup.store import RowStore, Store
 from streamer.models import MatchInfo
 from streamer.text.fingerprint import Fingerprinter
-
-# The fingerprint tokens of the item being decided (title then body), asked for only
-# when its facts and a similar candidate's differ on both sides (``dedup.align``).
-TokensOf = Callable[[], Sequence[str]]
 
 # At most this many candidates (most shared bands first) are verified per decision.
 MAX_VERIFIED_CANDIDATES = 24
@@ -163,11 +158,12 @@ class DedupIndex:
 
     # -- decision ---------------------------------------------------------------------------
 
-    def decide(self, item: IndexEntry, tokens: TokensOf | None = None) -> Decision:
+    def decide(self, item: IndexEntry) -> Decision:
         """Judge ``item`` against the window without changing the index.
 
-        ``tokens``: the item's fingerprint tokens, on demand; with them the fact guards
-        refuse only substitutions in aligned context (``guards``, ``align``).
+        An item that carries its token hashes (``IndexEntry.token_hashes``) is judged by
+        fact guards that refuse only substitutions in aligned context (``guards``,
+        ``align``); one without, by the strict rule.
         """
         store = self.store
         row = store.find_id(item.id)
@@ -194,7 +190,7 @@ class DedupIndex:
                 similarity=1.0,
                 match=MatchInfo(kind="exact", jaccard=1.0, containment=1.0),
             )
-        best = self._best_match(item, derived, tokens)
+        best = self._best_match(item, derived)
         if best is None:
             return Decision(duplicate_of=None, cluster_id=item.id)
         article_id, cluster = store.id_cluster(best.row)
@@ -252,9 +248,7 @@ class DedupIndex:
                 elif hits > f[0]:
                     f[0] = hits
 
-    def _best_match(
-        self, item: IndexEntry, derived: Derived, tokens: TokensOf | None = None
-    ) -> _Verdict | None:
+    def _best_match(self, item: IndexEntry, derived: Derived) -> _Verdict | None:
         """The best verified candidate that passes the guards, or None."""
         candidates = self._candidates(item, derived)
         if not candidates:
@@ -262,7 +256,8 @@ class DedupIndex:
         best: _Verdict | None = None
         best_hits = 0
         item_facts: FactView | None = None
-        item_tokens = None if tokens is None else ItemTokens(tokens, self._hasher)
+        hashes = item.token_hashes
+        item_tokens = None if hashes is None else ItemTokens(hashes, self._hasher)
         sketch = derived.sketch
         table = self._table
         table.put(sketch, 1)

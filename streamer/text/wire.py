@@ -25,8 +25,9 @@ _RULE = re.compile(r"^\s*-{10,}\s*$")
 # A paragraph break: "<" ending a line, a control character starting one, or a blank line.
 _BREAK = re.compile(r"<[ \t]*\n|\n[ \t]*[\x00-\x08\x0b-\x1f]+|\n[ \t]*\n")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+# Editorial notes: short ones only, so an advisory that is all note stays a text.
 _NOTE = re.compile(
-    r"^(?:\(.*\)|embargoed\b.*|attention\b.*|(?:new |night)?lead\b.*|substitute\b.*)$",
+    r"^(?:\([^()]{0,100}\)|embargoed\b.*|attention\b.*|(?:new |night)?lead\b.*|substitute\b.*)$",
     re.IGNORECASE,
 )
 _BYLINE = re.compile(r"^By [^.]{1,80}\b(?:PA|Press Association)\b.*$")

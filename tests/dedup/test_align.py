@@ -18,7 +18,7 @@ def _fingerprints(text: str) -> np.ndarray:
 
 
 def _item(text: str) -> ItemTokens:
-    return ItemTokens(lambda: fingerprint_tokens(text), HASHER)
+    return ItemTokens(HASHER.token_hashes(fingerprint_tokens(text)), HASHER)
 
 
 def test_a_figure_in_the_others_place_is_a_substitution() -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pickle
 import random
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from streamer.config import Settings
+from streamer.dedup.index import DedupIndex
 from streamer.dedup.passages import (
     MAX_PASSAGES,
     MIN_TOKENS,
@@ -15,9 +18,12 @@ from streamer.dedup.passages import (
     passage_keys,
     window_starts,
 )
+from streamer.evaluation.meter import METER_FILE, load_meter, meter_records
 from streamer.files_io import records_from_dicts
-from streamer.pipeline import Pipeline, _fingerprint_tokens
+from streamer.pipeline import Pipeline, fingerprint_tokens_of
 from streamer.records import Prepared, from_wire, to_wire
+from tests.dedup.dict_index import DictIndex
+from tests.dedup.test_store import decisions
 
 WORDS = [f"w{i}" for i in range(3000)]
 
@@ -71,7 +77,7 @@ def test_passages_survive_pickling_and_are_rebuilt_from_news_prepared() -> None:
     pipeline = Pipeline(Settings())
     art = wired.article
     rebuilt = passage_keys(
-        _fingerprint_tokens(art.title, art.text),
+        fingerprint_tokens_of(art.title, art.text),
         pipeline.decider.fingerprinter,
         pipeline.settings.dedup,
     )
@@ -79,3 +85,21 @@ def test_passages_survive_pickling_and_are_rebuilt_from_news_prepared() -> None:
         assert np.array_equal(got, want)
     result = pipeline.decider.decide(wired)
     assert result.decision is not None and not result.decision.is_duplicate
+
+
+METER = Path(__file__).resolve().parents[3] / "shared" / "data" / METER_FILE
+
+
+def test_meter_decisions_equal_the_dict_index() -> None:
+    """Real reuse, with passages and aligned guards at work: the compact index decides as
+    the dict reference does (the same guards, passages looked up by slot and check)."""
+    if not METER.is_file():
+        pytest.skip(f"METER corpus not present at {METER}")
+    records = meter_records(load_meter(METER))
+    _, prepared = _prepared(records)
+    settings = Settings().dedup
+    entries = [p.entry for p in prepared]
+    new = decisions(DedupIndex(settings), entries)
+    old = decisions(DictIndex(settings), entries)
+    assert new == old
+    assert sum(1 for d in new if len(d) == 4 and d[2] == "contained") > 10
