@@ -121,9 +121,15 @@ class DedupSettings(BaseModel):
     shingle_size: int = 3
     lsh_bands: int = 64
     jaccard_threshold: float = 0.3
-    containment_threshold: float = 0.75
+    # A part held in a whole (a take quoted in an article, a brief cut from a lead):
+    # matched on containment alone, as ``match.kind`` "contained" (see README).
+    containment_threshold: float = 0.6
     min_shingles_for_containment: int = 8
     short_item_tokens: int = 40
+    # Pairs whose shorter side has fewer tokens keep the strict fact guards (any fact
+    # differing on both sides refuses); longer ones refuse a substitution in aligned
+    # context only (``dedup.guards``, ``dedup.align``).
+    aligned_min_tokens: int = 120
     # A name or title word carried by more indexed articles than this (the larger of the
     # two) is common vocabulary, not an identity, for the name and title guards.
     common_word_min_docs: int = 3

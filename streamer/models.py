@@ -126,10 +126,15 @@ class MatchInfo(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["exact", "near", "same_id"]
+    kind: Literal["exact", "near", "contained", "same_id"]
     jaccard: float | None = None
     containment: float | None = None
     guards: list[str] = Field(default_factory=list)
+    # kind "contained" (a partial reuse, matched on containment alone): which article is
+    # the part held in the other ("this" record, or its "duplicate_of"), and the share of
+    # the part's shingles found in the whole.
+    part: Literal["this", "duplicate_of"] | None = None
+    share: float | None = None
 
 
 class NormalizedArticle(BaseModel):

@@ -26,6 +26,7 @@ from streamer.deadline import Overrun, cpu_seconds, deadline, spent_past
 from streamer.dedup import journal
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.index import DedupIndex
+from streamer.dedup.passages import passage_keys
 from streamer.models import (
     ArticleRecord,
     Coordinates,
@@ -49,6 +50,7 @@ from streamer.text.content import normalize_content
 from streamer.text.dates import parse_published_at, record_time
 from streamer.text.facts import extract_facts
 from streamer.text.fingerprint import Fingerprinter, content_hash
+from streamer.text.tokens import fingerprint_tokens
 from streamer.text.urls import canonical_url
 
 Clock = Callable[[], datetime]
@@ -234,7 +236,17 @@ class Preparer:
             n_tokens=len(tokens),
         )
         entry = entry.with_derived(self.settings.dedup)  # here, not in the ordered writer
+        fp = self.fingerprinter
+        entry = entry.with_query(
+            passage_keys(tokens, fp, self.settings.dedup), fp.token_hashes(tokens)
+        )
         return Prepared(source=record, article=article, entry=entry)
+
+
+def fingerprint_tokens_of(title: str, text: str) -> list[str]:
+    """The tokens an article's shingles were made of (title, then body), from its record:
+    what the guards align facts on, derived here so every role decides alike."""
+    return fingerprint_tokens(title) + fingerprint_tokens(text)
 
 
 class Decider:
@@ -255,6 +267,8 @@ class Decider:
         self.index = index if index is not None else DedupIndex(settings.dedup)
         self.clock = clock
         self.limit = settings.kafka.producer_max_request_size
+        d = settings.dedup
+        self.fingerprinter = Fingerprinter(d.num_perm, d.seed, d.shingle_size)
 
     def decide(self, prepared: Prepared) -> Result:
         art = prepared.article
@@ -265,6 +279,12 @@ class Decider:
             if ts != entry.ts:
                 entry = entry.at_time(ts)
                 published_at = datetime.fromtimestamp(ts, UTC)
+        if entry.token_hashes is None:
+            # From news.prepared: what only the decision asks for, from the record's text.
+            tokens = fingerprint_tokens_of(art.title, art.text)
+            fp = self.fingerprinter
+            keys = passage_keys(tokens, fp, self.settings.dedup)
+            entry = entry.with_query(keys, fp.token_hashes(tokens))
         decision = self.index.decide(entry)
         outcome = Outcome.DUPLICATE if decision.is_duplicate else Outcome.CLEAN
         # Every field was validated on the way in (or built here from typed values),

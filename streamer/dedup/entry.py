@@ -131,6 +131,14 @@ class IndexEntry:
     entities: frozenset[str]
     n_tokens: int
     derived: Derived | None = field(default=None, init=False, repr=False, compare=False)
+    # The item's passage query keys (``dedup.passages``): only a decision asks for them,
+    # so they are never stored nor journaled; None when not worked out.
+    passages: tuple[np.ndarray, np.ndarray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    # The hashes of its fingerprint tokens, in order (``dedup.align``): likewise asked for
+    # by a decision only, never stored nor journaled.
+    token_hashes: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def with_derived(self, settings: DedupSettings) -> IndexEntry:
         """This entry with its ``Derived`` for ``settings`` (itself when it has it already)."""
@@ -152,13 +160,29 @@ class IndexEntry:
             return self
         out = replace(self, ts=ts)
         object.__setattr__(out, "derived", self.derived)
+        object.__setattr__(out, "passages", self.passages)
+        object.__setattr__(out, "token_hashes", self.token_hashes)
+        return out
+
+    def with_query(
+        self, passages: tuple[np.ndarray, np.ndarray], token_hashes: np.ndarray
+    ) -> IndexEntry:
+        """This entry carrying what only its decision asks for: passage query keys and
+        token hashes (set once, as ``derived`` is)."""
+        out = _carrying(self, self.derived, self.cluster_id)
+        object.__setattr__(out, "passages", passages)
+        object.__setattr__(out, "token_hashes", token_hashes)
         return out
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         sh, sig = self.shingles, self.signature
         arrays = (sh.dtype.str, sh.tobytes(), sig.dtype.str, sig.tobytes())
         head = (self.id, self.cluster_id, self.ts, self.content_hash)
-        tail = (self.numbers, self.entities, self.n_tokens, self.derived)
+        passages = None
+        if self.passages is not None:
+            passages = (self.passages[0].tobytes(), self.passages[1].tobytes())
+        hashes = None if self.token_hashes is None else self.token_hashes.tobytes()
+        tail = (self.numbers, self.entities, self.n_tokens, self.derived, passages, hashes)
         return _unpickle_entry, (*head, *arrays, *tail)
 
 
@@ -175,6 +199,8 @@ def _unpickle_entry(
     entities: frozenset[str],
     n_tokens: int,
     derived: Derived | None,
+    passages: tuple[bytes, bytes] | None = None,
+    token_hashes: bytes | None = None,
 ) -> IndexEntry:
     """An entry back from its pickle (its arrays are one-dimensional, as entries' are)."""
     entry = IndexEntry(
@@ -189,6 +215,11 @@ def _unpickle_entry(
         n_tokens,
     )
     object.__setattr__(entry, "derived", derived)
+    if passages is not None:
+        slots = np.frombuffer(passages[0], dtype=np.int64)
+        object.__setattr__(entry, "passages", (slots, np.frombuffer(passages[1], dtype=np.uint16)))
+    if token_hashes is not None:
+        object.__setattr__(entry, "token_hashes", np.frombuffer(token_hashes, dtype=np.uint64))
     return entry
 
 

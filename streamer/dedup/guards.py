@@ -18,6 +18,17 @@ Each guard is a function of the two versions' fact views; the names and title
 guards also ask how many indexed articles carry a word (its document frequency,
 ``count``), because a word that many articles carry ("Government", "Market")
 identifies nothing.
+
+Facts differing on both sides are still not proof of different news: real
+editors add an age, a town or a rank the wire lacked and drop others in one
+rewrite. When the caller can tell where the facts sit (``aligned``, see
+``dedup.align``), the numbers and names guards refuse only a substitution *in
+aligned context*: a fact of one version written where the other writes a
+different one. Short items (under ``aligned_min_tokens``) keep the stricter
+rule: a templated notice is a sentence or two, names its company in runs of
+words ("TCF Banking and Savings FA said") that one fact's context cannot pin
+down, and its overlap says little. Without ``aligned`` (no tokens for the item)
+every pair keeps the stricter rule.
 """
 
 from __future__ import annotations
@@ -37,6 +48,8 @@ from streamer.text.fact_keys import (
 _PREFIXES = frozenset((TICKER_PREFIX, LOOSE_PREFIX, TITLE_PREFIX))
 
 Count = Callable[[str], int]  # indexed articles carrying an entity key (0 if none)
+# Whether one of the item's facts (first) sits where the candidate writes one of its own.
+Aligned = Callable[[list[str], list[str]], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +85,19 @@ def unsupported(mine: frozenset[str], theirs: frozenset[str]) -> list[str]:
             abs(len(other) - n) <= 1 and near_spelling(key, other) for other in theirs
         ):
             continue
+        if n >= 3 and key.isalpha() and any(abbreviates(key, other) for other in theirs):
+            continue
         out.append(key)
     return out
+
+
+def abbreviates(short: str, long: str) -> bool:
+    """``short`` is a contraction of ``long``: same first letter, its letters in order
+    ("beds" / "bedfordshire", "sgt" / "sergeant", "det" / "detective")."""
+    if len(long) < len(short) + 2 or short[0] != long[0]:
+        return False
+    rest = iter(long[1:])
+    return all(c in rest for c in short[1:])
 
 
 def specific(words: list[str], prefix: str, count: Count, limit: float) -> list[str]:
@@ -95,40 +119,56 @@ def tickers_substituted(a: FactView, b: FactView) -> bool:
 
 def numbers_substituted(a: frozenset[str], b: frozenset[str]) -> bool:
     """True if each side has a figure (or date) the other lacks in any scale."""
+    return numbers_differing(a, b) is not None
+
+
+def numbers_differing(a: frozenset[str], b: frozenset[str]) -> tuple[list[str], list[str]] | None:
+    """The figures (or dates) each side has and the other lacks in any scale, when both
+    sides have some; None otherwise."""
     only_a = a - b
     if not only_a:
-        return False
+        return None
     only_b = b - a
     if not only_b:
-        return False
+        return None
     # A figure written with another scale word on the other side is the same figure.
     keys_b = {figure_key(y) for y in only_b}
-    rest_a = {x for x in only_a if figure_key(x) not in keys_b}
+    rest_a = [x for x in only_a if figure_key(x) not in keys_b]
     if not rest_a:
-        return False
+        return None
     keys_a = {figure_key(x) for x in only_a}
-    return any(figure_key(y) not in keys_a for y in only_b)
+    rest_b = [y for y in only_b if figure_key(y) not in keys_a]
+    return (rest_a, rest_b) if rest_b else None
 
 
 def names_substituted(a: FactView, b: FactView, count: Count, limit: float) -> bool:
-    """Both versions name someone the other never mentions.
+    """Both versions name someone the other never mentions."""
+    return names_differing(a, b, count, limit) is not None
+
+
+def names_differing(
+    a: FactView, b: FactView, count: Count, limit: float
+) -> tuple[list[str], list[str]] | None:
+    """The names each version has and the other never mentions, when both have some.
 
     Restyling swaps the odd capitalized common word ("Government" for
     "Authorities"), so a single name against a single name counts only when both
     are specific (few indexed articles carry them); three or more unknown names
-    in all are a substitution whatever they are.
+    in all count whatever they are.
     """
     if not (a.names - b.support and b.names - a.support):
-        return False  # cheap exact test first: most pairs differ on one side only
+        return None  # cheap exact test first: most pairs differ on one side only
     only_a = unsupported(a.names, b.support)
     if not only_a:
-        return False
+        return None
     only_b = unsupported(b.names, a.support)
     if not only_b:
-        return False
+        return None
     if len(only_a) + len(only_b) >= 3:
-        return True
-    return bool(specific(only_a, "", count, limit) and specific(only_b, "", count, limit))
+        return only_a, only_b
+    if specific(only_a, "", count, limit) and specific(only_b, "", count, limit):
+        return only_a, only_b
+    return None
 
 
 def titles_substituted(a: FactView, b: FactView, count: Count, limit: float) -> bool:
@@ -143,7 +183,12 @@ def titles_substituted(a: FactView, b: FactView, count: Count, limit: float) -> 
 
 
 def check_guards(
-    a: FactView, b: FactView, settings: DedupSettings, count: Count, indexed: int
+    a: FactView,
+    b: FactView,
+    settings: DedupSettings,
+    count: Count,
+    indexed: int,
+    aligned: Aligned | None = None,
 ) -> tuple[list[str], str | None]:
     """The guards passed, in order, and the name of the first that refuses (or None).
 
@@ -151,17 +196,23 @@ def check_guards(
     lacks. A one-sided difference is what cuts (fewer figures and names) and
     republishing (a byline, an added sentence) produce, so it passes. ``count``
     and ``indexed`` are the document frequencies of the window's articles.
+    ``aligned`` (``a`` is the item being decided) narrows the numbers and names
+    guards to substitutions in aligned context (see the module docstring).
     """
     passed: list[str] = []
+    if min(a.n_tokens, b.n_tokens) < settings.aligned_min_tokens:
+        aligned = None
     if a.tickers and b.tickers:
         if tickers_substituted(a, b):
             return passed, "tickers"
         passed.append("tickers")
-    if numbers_substituted(a.numbers, b.numbers):
+    differing = numbers_differing(a.numbers, b.numbers)
+    if differing is not None and (aligned is None or aligned(*differing)):
         return passed, "numbers"
     passed.append("numbers")
     limit = common_limit(settings, indexed)
-    if names_substituted(a, b, count, limit):
+    differing = names_differing(a, b, count, limit)
+    if differing is not None and (aligned is None or aligned(*differing)):
         return passed, "names"
     passed.append("names")
     if min(a.n_tokens, b.n_tokens) < settings.short_item_tokens:

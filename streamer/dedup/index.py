@@ -41,10 +41,13 @@ from typing import Any
 import numpy as np
 
 from streamer.config import DedupSettings
+from streamer.dedup.align import ItemTokens, substituted
 from streamer.dedup.entry import Derived, IndexEntry, derive
-from streamer.dedup.guards import FactView, check_guards
+from streamer.dedup.guards import Aligned, FactView, check_guards
+from streamer.dedup.passages import PASSAGE_BANDS, Passages
 from streamer.dedup.store import RowStore, Store
 from streamer.models import MatchInfo
+from streamer.text.fingerprint import Fingerprinter
 
 # At most this many candidates (most shared bands first) are verified per decision.
 MAX_VERIFIED_CANDIDATES = 24
@@ -71,6 +74,8 @@ class _Verdict:
     containment: float
     similarity: float  # the evidence that matched: Jaccard, or containment for a cut
     rank: float  # how good a match: a near-identical copy beats a cut that fits inside
+    contained: bool = False  # matched on containment alone: a part of the other
+    item_is_part: bool = False  # the item is the smaller of the two
     guards: list[str] = field(default_factory=list)
 
 
@@ -103,6 +108,8 @@ class DedupIndex:
         # from news.prepared), by what it was derived from: its decision and its
         # insertion, even as ``in_cluster``'s copy, derive once.
         self._memo: tuple[np.ndarray, np.ndarray, str, Derived] | None = None
+        # Hashes the shingles of a fact's context, as the item's shingles were hashed.
+        self._hasher = Fingerprinter(settings.num_perm, settings.seed, settings.shingle_size)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -152,7 +159,12 @@ class DedupIndex:
     # -- decision ---------------------------------------------------------------------------
 
     def decide(self, item: IndexEntry) -> Decision:
-        """Judge ``item`` against the window without changing the index."""
+        """Judge ``item`` against the window without changing the index.
+
+        An item that carries its token hashes (``IndexEntry.token_hashes``) is judged by
+        fact guards that refuse only substitutions in aligned context (``guards``,
+        ``align``); one without, by the strict rule.
+        """
         store = self.store
         row = store.find_id(item.id)
         if row >= 0:
@@ -186,11 +198,8 @@ class DedupIndex:
             duplicate_of=article_id,
             cluster_id=cluster,
             similarity=round(best.similarity, 4),
-            match=MatchInfo(
-                kind="near",
-                jaccard=round(best.jaccard, 4),
-                containment=round(best.containment, 4),
-                guards=best.guards,
+            match=match_info(
+                best.jaccard, best.containment, best.guards, best.contained, best.item_is_part
             ),
         )
 
@@ -208,6 +217,9 @@ class DedupIndex:
         if store.live == 0:
             return []
         found = store.band_hits(derived)
+        passages = item.passages
+        if passages is not None and passages[0].size:
+            self._passage_hits(found, passages)
         if not found:
             return []
         ranked = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[1][1], kv[0]))
@@ -221,6 +233,21 @@ class DedupIndex:
                     break
         return out
 
+    def _passage_hits(self, found: dict[int, list[int]], passages: Passages) -> None:
+        """Add to ``found`` the rows a passage of the item shares bands with (``passages``):
+        a row's count is the most bands one query shares with it, whole text or passage."""
+        slots, checks = passages
+        for start in range(0, slots.size, PASSAGE_BANDS):
+            end = start + PASSAGE_BANDS
+            for seq, (hits, band) in self.store.passage_hits(
+                slots[start:end], checks[start:end]
+            ).items():
+                f = found.get(seq)
+                if f is None:
+                    found[seq] = [hits, self.bands + band]
+                elif hits > f[0]:
+                    f[0] = hits
+
     def _best_match(self, item: IndexEntry, derived: Derived) -> _Verdict | None:
         """The best verified candidate that passes the guards, or None."""
         candidates = self._candidates(item, derived)
@@ -229,6 +256,8 @@ class DedupIndex:
         best: _Verdict | None = None
         best_hits = 0
         item_facts: FactView | None = None
+        hashes = item.token_hashes
+        item_tokens = None if hashes is None else ItemTokens(hashes, self._hasher)
         sketch = derived.sketch
         table = self._table
         table.put(sketch, 1)
@@ -241,7 +270,8 @@ class DedupIndex:
                     continue
                 if item_facts is None:
                     item_facts = FactView.of(item.numbers, item.entities, item.n_tokens)
-                guards, refused = self._check(item_facts, self._row_facts(row))
+                aligned = None if item_tokens is None else self._aligned(item_tokens, row)
+                guards, refused = self._check(item_facts, self._row_facts(row), aligned)
                 if refused is not None:
                     continue
                 verdict.guards = guards
@@ -276,7 +306,15 @@ class DedupIndex:
         if not (by_jaccard or by_containment):
             return None
         similarity = max(jaccard, containment) if by_containment else jaccard
-        return _Verdict(row, jaccard, containment, similarity, (jaccard + containment) / 2)
+        return _Verdict(
+            row,
+            jaccard,
+            containment,
+            similarity,
+            (jaccard + containment) / 2,
+            contained=not by_jaccard,
+            item_is_part=n_item <= n_cand,
+        )
 
     def _row_facts(self, row: int) -> FactView:
         """The fact view of an indexed row, remembered for a few hundred rows."""
@@ -293,9 +331,19 @@ class DedupIndex:
             facts = cache[seq] = FactView.of(*store.facts(row))
         return facts
 
-    def _check(self, a: FactView, b: FactView) -> tuple[list[str], str | None]:
+    def _aligned(self, item: ItemTokens, row: int) -> Aligned:
+        """The guards' test of substitution in aligned context against ``row``."""
+
+        def aligned(mine: list[str], theirs: list[str]) -> bool:
+            return substituted(item, mine, theirs, self.store.fingerprints(row)[0])
+
+        return aligned
+
+    def _check(
+        self, a: FactView, b: FactView, aligned: Aligned | None = None
+    ) -> tuple[list[str], str | None]:
         store = self.store
-        return check_guards(a, b, self.settings, store.vocabulary.count, store.live)
+        return check_guards(a, b, self.settings, store.vocabulary.count, store.live, aligned)
 
     def check_guards(self, a: IndexEntry, b: IndexEntry) -> tuple[list[str], str | None]:
         """The guards ``a`` and ``b`` pass, in order, and the first that refuses (or None),
@@ -343,6 +391,25 @@ class DedupIndex:
     def evict_before(self, cutoff: float) -> list[str]:
         """Drop every article older than ``cutoff`` (epoch seconds); memory follows the window."""
         return self.store.evict_before(cutoff)
+
+
+def match_info(
+    jaccard: float, containment: float, guards: list[str], contained: bool, item_is_part: bool
+) -> MatchInfo:
+    """A near match's ``MatchInfo``: ``contained`` when it rests on containment alone
+    (a part held in the other), saying which side is the part and its share."""
+    if not contained:
+        return MatchInfo(
+            kind="near", jaccard=round(jaccard, 4), containment=round(containment, 4), guards=guards
+        )
+    return MatchInfo(
+        kind="contained",
+        jaccard=round(jaccard, 4),
+        containment=round(containment, 4),
+        guards=guards,
+        part="this" if item_is_part else "duplicate_of",
+        share=round(containment, 4),
+    )
 
 
 def overlap16(

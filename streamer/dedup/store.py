@@ -36,7 +36,7 @@ from typing import Protocol
 
 import numpy as np
 
-from streamer.dedup.bands import BandChains
+from streamer.dedup.bands import SLOT_BITS, BandChains, widened
 from streamer.dedup.columns import (
     RingArena,
     TimeColumn,
@@ -70,6 +70,7 @@ class Store(Protocol):
     def find_id(self, article_id: str) -> int: ...
     def oldest_with_content(self, digest: int) -> int: ...
     def band_hits(self, derived: Derived) -> dict[int, list[int]]: ...
+    def passage_hits(self, slots: np.ndarray, checks: np.ndarray) -> dict[int, list[int]]: ...
     def id_cluster(self, row: int) -> tuple[str, str]: ...
     def fingerprints(self, row: int) -> tuple[np.ndarray, int, bool]: ...
     def facts(self, row: int) -> tuple[frozenset[str], frozenset[str], int]: ...
@@ -228,6 +229,16 @@ class RowStore:
         return bands.walk(
             bands.positions(derived.slots, checks), checks, self.state, self.tail, self.head
         )
+
+    def passage_hits(self, slots: np.ndarray, checks: np.ndarray) -> dict[int, list[int]]:
+        """Live rows sharing a band with one passage (its keys for bands 0..k-1, at the
+        least table size): seq -> [bands shared, first band]."""
+        bands = self.bands
+        flat = slots
+        if bands.slot_bits != SLOT_BITS:
+            flat = widened(slots & ((1 << SLOT_BITS) - 1), checks, bands.slot_bits, 0)
+            flat += bands.base[: slots.size]
+        return bands.walk(flat, checks, self.state, self.tail, self.head)
 
     # -- mutation ---------------------------------------------------------------------------
 

@@ -20,13 +20,19 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from streamer.config import ConfigError, load_settings
+from streamer.config import ConfigError, Settings, load_settings
 from streamer.evaluation.baseline import naive_decisions
 from streamer.evaluation.corpus import REUTERS_FILE, CorpusMissingError, load_reuters
+from streamer.evaluation.meter import METER_FILE, ClusterSystem, run_meter
 from streamer.evaluation.rewrites import KINDS
 from streamer.evaluation.scoring import Labels, Scores, evaluate, format_table, score
 from streamer.evaluation.stream import build_stream
-from streamer.evaluation.systems import System, streamer_system
+from streamer.evaluation.systems import (
+    System,
+    naive_clusters,
+    streamer_clusters,
+    streamer_system,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         "duplicates outputs of the CLI; repeatable; needs --labels",
     )
     ap.add_argument("--no-system", action="store_true", help="run the naive baseline only")
+    ap.add_argument(
+        "--meter",
+        type=Path,
+        help=f"the METER JSONL (default: {METER_FILE} in evaluation.data_dir; absent: skipped)",
+    )
+    ap.add_argument("--no-meter", action="store_true", help="the Reuters stream only")
+    ap.add_argument("--meter-only", action="store_true", help="the METER report only")
     return ap
 
 
@@ -117,6 +130,19 @@ def reuters_report(
     print(format_table(run_systems(systems, records, labels)))
 
 
+def meter_report(path: Path, args: argparse.Namespace, settings: Settings) -> None:
+    """The METER report (real editorial reuse), or why it was skipped: it is optional."""
+    clusters: dict[str, ClusterSystem] = {}
+    if not args.no_system:
+        clusters["system"] = streamer_clusters(settings)
+    clusters["naive"] = naive_clusters
+    print()
+    try:
+        print(run_meter(path, clusters))
+    except CorpusMissingError as exc:
+        print(f"METER: skipped: {exc}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
@@ -137,11 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     systems: dict[str, System] = {} if args.no_system else {"system": streamer_system(settings)}
     systems["naive"] = naive_decisions
     corpus = args.corpus or settings.evaluation.data_dir / REUTERS_FILE
-    try:
-        reuters_report(args, corpus, systems, started)
-    except CorpusMissingError as exc:
-        hint = "give --corpus PATH, or set evaluation.data_dir (STREAMER_EVALUATION__DATA_DIR)"
-        print(f"error: {exc}; {hint}", file=sys.stderr)
-        return 2
+    if not args.meter_only:
+        try:
+            reuters_report(args, corpus, systems, started)
+        except CorpusMissingError as exc:
+            hint = "give --corpus PATH, or set evaluation.data_dir (STREAMER_EVALUATION__DATA_DIR)"
+            print(f"error: {exc}; {hint}", file=sys.stderr)
+            return 2
+    if not args.no_meter:
+        meter_report(args.meter or settings.evaluation.data_dir / METER_FILE, args, settings)
     print(f"total time {time.perf_counter() - started:.1f}s")
     return 0

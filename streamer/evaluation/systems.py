@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from streamer.config import Settings
+from streamer.evaluation.baseline import naive_decisions
 from streamer.files_io import dedup_records
 from streamer.models import Outcome
 from streamer.records import Result
@@ -27,6 +28,31 @@ def published_links(results: list[Result]) -> dict[str, str | None]:
             raise ValueError(f"a published result without its decision: {result.outcome}")
         out[result.article_id] = result.decision.duplicate_of
     return out
+
+
+def published_clusters(results: list[Result]) -> dict[str, str]:
+    """Article id -> ``cluster_id`` of every clean or duplicate result."""
+    return {
+        result.article_id: result.decision.cluster_id
+        for result in results
+        if result.outcome is not Outcome.DEADLETTER
+        and result.article_id is not None
+        and result.decision is not None
+    }
+
+
+def streamer_clusters(settings: Settings) -> Callable[[list[dict]], dict[str, str]]:
+    """The real pipeline's clusters (``files_io.dedup_records``, as ``streamer dedup``)."""
+
+    def system(records: list[dict]) -> dict[str, str]:
+        return published_clusters(dedup_records(records, settings))
+
+    return system
+
+
+def naive_clusters(records: list[dict]) -> dict[str, str]:
+    """The naive baseline's clusters: a duplicate joins its root's, a clean record is its own."""
+    return {rid: root or rid for rid, root in naive_decisions(records).items()}
 
 
 def streamer_system(settings: Settings) -> System:

@@ -6,6 +6,7 @@ bars, galleries and bylines, with smart quotes, mojibake and each outlet's own s
 ("mln dlrs" vs "$ million"). Each pass lives in its own module; this one runs them:
 
     page        an HTML page's main text (or its title, when none is given)
+    wire        PA wire copy's layout undone (slug block, hard wraps, codes, old charset)
     chars       one spelling of every character
     markup      no tag left
     paragraphs  wire lines rejoined, boilerplate dropped (``boilerplate``), ends trimmed
@@ -29,6 +30,7 @@ from streamer.text.page import page_text, page_title
 from streamer.text.paragraphs import story_paragraphs
 from streamer.text.titles import strip_title_affixes
 from streamer.text.tokens import fingerprint_tokens
+from streamer.text.wire import looks_like_wire, split_wire
 
 # Inputs are capped before the expensive stages so that a hostile or broken input costs
 # bounded time; real articles are far below these sizes (pages: ``page.MAX_HTML_CHARS``).
@@ -54,6 +56,11 @@ def normalize_content(
     Never raises on str input but ``chars.TextTooLarge``, for a text made mostly of
     characters that NFKC expands (U+FDFA is 18 characters).
     """
+    if not (html and html.strip()) and body and looks_like_wire(body):
+        wire = split_wire(body)
+        body = wire.body
+        if not (title and title.strip()):
+            title = wire.headline
     if title is not None and title.strip():
         clean_title = _clean_title(title)
     elif html:

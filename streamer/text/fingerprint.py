@@ -35,6 +35,8 @@ _POSITION_MULTIPLIERS = np.array(
     ],
     dtype=_U64,
 )
+# Public for ``dedup.align``, which hashes shingles of a fact's context the same way.
+POSITION_MULTIPLIERS = _POSITION_MULTIPLIERS
 _MULTIPLIERS_INT = [int(m) for m in _POSITION_MULTIPLIERS]
 _MASK64 = (1 << 64) - 1
 _MASK32 = (1 << 32) - 1

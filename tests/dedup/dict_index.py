@@ -4,8 +4,11 @@ The reference of the differential tests: the same decisions from the simplest
 storage (a dict of entries, dict buckets per band key, a heap of expiry times),
 so that the ring, the chains, relayouts and eviction by block of
 ``streamer.dedup.store`` are checked against something that has none of them.
-The guards are the product's own (``streamer.dedup.guards``): what is checked
-here is the storage and retrieval, not the guards against a copy of themselves.
+The guards are the product's own (``streamer.dedup.guards``, with ``dedup.align``
+for an item that carries its token hashes): what is checked here is the storage
+and retrieval, not the guards against a copy of themselves. Passage queries
+(``dedup.passages``) are looked up by (band, slot, check), the part of the band
+key an entry's passages carry, in a dict of its own.
 """
 
 from __future__ import annotations
@@ -18,14 +21,20 @@ from operator import itemgetter
 import numpy as np
 
 from streamer.config import DedupSettings
+from streamer.dedup.align import ItemTokens, substituted
+from streamer.dedup.bands import SLOT_BITS
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.guards import FactView, check_guards
-from streamer.dedup.index import MAX_VERIFIED_CANDIDATES, Decision
+from streamer.dedup.index import MAX_VERIFIED_CANDIDATES, Decision, match_info
+from streamer.dedup.passages import PASSAGE_BANDS
 from streamer.models import MatchInfo
 from streamer.text.fact_keys import TITLE_PREFIX
+from streamer.text.fingerprint import Fingerprinter
 
 _U64 = np.uint64
 _BAND_MULTIPLIER = _U64(0x9E3779B97F4A7C15)
+_MIX = _U64(0xFF51AFD7ED558CCD)
+_LOW = (1 << SLOT_BITS) - 1
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -69,6 +78,9 @@ class DictIndex:
             .astype(_U64)
         )
         self.watermark = float("-inf")
+        # (band, slot at the least table size, 16-bit check) of every indexed band key -> ids
+        self._short: dict[tuple[int, int, int], list[str]] = {}
+        self._hasher = Fingerprinter(settings.num_perm, settings.seed, settings.shingle_size)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -92,6 +104,34 @@ class DictIndex:
                 acc = acc * _BAND_MULTIPLIER + rows[:, j]
             acc ^= self._band_salt
         return tuple(acc.tolist())
+
+    def _short_keys(self, keys: tuple[int, ...]) -> list[tuple[int, int, int]]:
+        """The (band, slot, check) of band keys, as the product's tables see them."""
+        acc = np.array(keys, dtype=_U64)
+        with np.errstate(over="ignore"):
+            acc ^= acc >> _U64(32)
+            acc *= _MIX
+        low, check = (acc & _U64(_LOW)).tolist(), (acc >> _U64(48)).tolist()
+        return list(zip(range(len(keys)), low, check, strict=True))
+
+    def _passage_counts(self, item: IndexEntry) -> Counter[str]:
+        """Per indexed id, the most bands one of the item's passages shares with it."""
+        best: Counter[str] = Counter()
+        if item.passages is None:
+            return best
+        slots, checks = item.passages
+        for start in range(0, slots.size, PASSAGE_BANDS):
+            window: Counter[str] = Counter()
+            for slot, check in zip(
+                slots[start : start + PASSAGE_BANDS].tolist(),
+                checks[start : start + PASSAGE_BANDS].tolist(),
+                strict=True,
+            ):
+                band, low = slot >> SLOT_BITS, slot & _LOW
+                window.update(self._short.get((band, low, check), ()))
+            for cand_id, n in window.items():
+                best[cand_id] = max(best[cand_id], n)
+        return best
 
     # -- decision ---------------------------------------------------------------------------
 
@@ -130,11 +170,12 @@ class DictIndex:
             duplicate_of=match.id,
             cluster_id=match.cluster_id,
             similarity=round(similarity, 4),
-            match=MatchInfo(
-                kind="near",
-                jaccard=round(jaccard, 4),
-                containment=round(containment, 4),
-                guards=guards,
+            match=match_info(
+                jaccard,
+                containment,
+                guards,
+                contained=jaccard < self.settings.jaccard_threshold,
+                item_is_part=item.shingles.size <= match.shingles.size,
             ),
         )
 
@@ -150,9 +191,12 @@ class DictIndex:
                 found.append(ids)
             else:
                 found.extend(ids)
-        if not found:
+        counts = Counter(found)
+        for cand_id, n in self._passage_counts(item).items():
+            counts[cand_id] = max(counts[cand_id], n)
+        if not counts:
             return []
-        ranked = sorted(Counter(found).items(), key=itemgetter(1), reverse=True)
+        ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)
         out = []
         for cand_id, n in ranked:
             cand = self._entries[cand_id]
@@ -174,7 +218,23 @@ class DictIndex:
         )
         if not (by_jaccard or by_containment):
             return None
-        guards, refused = self.check_guards(item, cand)
+        aligned = None
+        if item.token_hashes is not None:
+            tokens = ItemTokens(item.token_hashes, self._hasher)
+            folded = np.sort(cand.shingles.astype(np.uint16))
+
+            def aligned(mine: list[str], theirs: list[str]) -> bool:
+                return substituted(tokens, mine, theirs, folded)
+
+        df = self._df
+        guards, refused = check_guards(
+            _facts(item),
+            _facts(cand),
+            self.settings,
+            lambda w: df.get(w, 0),
+            len(self._entries),
+            aligned,
+        )
         if refused is not None:
             return None
         similarity = max(jaccard, containment) if by_containment else jaccard
@@ -220,6 +280,8 @@ class DictIndex:
                 buckets[key] = [ids, article_id]
             else:
                 ids.append(article_id)
+        for short in self._short_keys(keys):
+            self._short.setdefault(short, []).append(article_id)
         self._exact.setdefault(item.content_hash, []).append(item.id)
         self._count(item, 1)
         heapq.heappush(self._expiry, (item.ts, item.id))
@@ -232,6 +294,13 @@ class DictIndex:
         if entry is None:
             return False
         buckets = self._buckets
+        for short in self._short_keys(self._keys[article_id]):
+            ids_ = self._short.get(short)
+            if ids_ is not None:
+                with contextlib.suppress(ValueError):
+                    ids_.remove(article_id)
+                if not ids_:
+                    del self._short[short]
         for key in self._keys.pop(article_id):
             ids = buckets.get(key)
             if ids is None:

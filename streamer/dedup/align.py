@@ -1,0 +1,138 @@
+"""Whether two versions' differing facts sit in the same place of the same sentence.
+
+A fact one version has and the other lacks is what editing does: a paper adds an
+age, a town, a rank, drops a figure, names a witness the wire left out. A
+*substitution* is different news: the same sentence saying another number, name
+or month ("raises copper price to 66 cts" / "... to 65.50 cts", the hog report of
+another town). What tells the two apart is context: a substituted fact sits where
+the other version has its own different fact, between the same words.
+
+The index holds no text of its articles (memory is ~1 KB an article), only each
+one's word 3-shingles folded to 16 bits. That is enough to align one fact: for a
+fact ``x`` of the item being decided, at tokens ``t[i:j]``, and a fact ``y`` only
+the candidate has, the candidate reads ``y`` in ``x``'s place when it holds one of
+the shingles ``(t[i-2], t[i-1], y)``, ``(t[i-1], y, t[j])`` or ``(y, t[j], t[j+1])``.
+The item's tokens are its fingerprint tokens (what its shingles were made of),
+as their 64-bit hashes: the stateless stage has them at hand and the entry
+carries them to the decision (not stored, not journaled); a decision that gets
+an entry without them (from ``news.prepared``) works them out from the record's
+text. They are looked at only when the fact guards find facts differing on both
+sides of a pair that already passed on similarity: the rare, costly case.
+
+A 16-bit fold makes a spurious hit about ``n_candidate / 65536`` per lookup
+(~1% for a 600-shingle article): a false "aligned" then keeps apart a pair the
+old rule kept apart as well, never merges one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+
+import numpy as np
+
+from streamer.text.fact_keys import DATE_PREFIX, REPEAT_MARK
+from streamer.text.facts import MONTHS
+from streamer.text.fingerprint import POSITION_MULTIPLIERS, Fingerprinter
+from streamer.text.tokens import fingerprint_tokens
+
+_U64 = np.uint64
+_M = POSITION_MULTIPLIERS[:3]  # the shingle hash's, position by position
+# Occurrences x candidate facts looked at, at most: past it the pair is judged on what
+# was looked at (a long article's hundreds of figures say nothing more).
+_MAX_PAIRS = 4096
+
+_MONTH_WORDS: dict[int, tuple[str, ...]] = {}
+for _word, _n in MONTHS.items():
+    _MONTH_WORDS[_n] = (*_MONTH_WORDS.get(_n, ()), _word)
+
+
+def key_spellings(key: str) -> list[tuple[str, ...]]:
+    """The token sequences a fact key is written with in fingerprint tokens.
+
+    A number key is its token (the repeat mark dropped), a month its names
+    (``@4``: ``april``, ``apr``), a name its fingerprint tokens.
+    """
+    base = key.partition(REPEAT_MARK)[0] if key[:1] != DATE_PREFIX else key
+    if base[:1] == DATE_PREFIX:
+        try:
+            return [(w,) for w in _MONTH_WORDS.get(int(base[1:]), ())]
+        except ValueError:
+            return []
+    tokens = tuple(fingerprint_tokens(base))
+    return [tokens] if tokens else []
+
+
+class ItemTokens:
+    """An item's fingerprint-token hashes, in order, and where each occurs (worked out once)."""
+
+    def __init__(self, hashes: np.ndarray, hasher: Fingerprinter) -> None:
+        self.hashes = np.asarray(hashes, dtype=_U64)
+        self.hasher = hasher
+
+    @cached_property
+    def positions(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for i, h in enumerate(self.hashes.tolist()):
+            out.setdefault(h, []).append(i)
+        return out
+
+    def spans(self, key: str) -> list[tuple[int, int]]:
+        """Where the item writes a fact key: (start, end) token spans."""
+        hashes = self.hashes
+        out = []
+        for spelling in key_spellings(key):
+            want = self.hasher.token_hashes(spelling)
+            k = len(spelling)
+            for i in self.positions.get(int(want[0]), ()):
+                if k == 1 or np.array_equal(hashes[i : i + k], want):
+                    out.append((i, i + k))
+        return out
+
+
+def _fold(acc: np.ndarray) -> np.ndarray:
+    """The shingle hash's finalizer (``Fingerprinter.shingles``), kept to its low 16 bits."""
+    acc = acc ^ (acc >> _U64(31))
+    acc = acc ^ (acc >> _U64(32))
+    return (acc & _U64(0xFFFF)).astype(np.uint16)
+
+
+def substituted(
+    item: ItemTokens,
+    mine: Iterable[str],
+    theirs: Iterable[str],
+    fingerprints: np.ndarray,
+) -> bool:
+    """True if a fact of ``mine`` (the item's) sits where the candidate writes one of ``theirs``.
+
+    ``fingerprints``: the candidate's sorted 16-bit shingle fingerprints.
+    """
+    if fingerprints.size == 0:
+        return False
+    spans = [span for key in mine for span in item.spans(key)]
+    ys = [s for key in theirs for s in key_spellings(key)]
+    if not spans or not ys:
+        return False
+    spans = spans[: max(1, _MAX_PAIRS // len(ys))]
+    th = item.hashes
+    n = th.size
+    hasher = item.hasher
+    first = hasher.token_hashes([y[0] for y in ys])
+    last = hasher.token_hashes([y[-1] for y in ys])
+    single = np.array([len(y) == 1 for y in ys])
+    found: list[np.ndarray] = []
+    with np.errstate(over="ignore"):
+        for i, j in spans:
+            if i >= 2:  # (t[i-2], t[i-1], y)
+                found.append(_fold((th[i - 2] * _M[0]) ^ (th[i - 1] * _M[1]) ^ (first * _M[2])))
+            if j + 1 < n:  # (y, t[j], t[j+1])
+                found.append(_fold((last * _M[0]) ^ (th[j] * _M[1]) ^ (th[j + 1] * _M[2])))
+            if i >= 1 and j < n and single.any():  # (t[i-1], y, t[j])
+                mid = _fold((th[i - 1] * _M[0]) ^ (first * _M[1]) ^ (th[j] * _M[2]))
+                found.append(mid[single])
+    if not found:
+        return False
+    probes = np.concatenate(found)
+    pos = np.searchsorted(fingerprints, probes)
+    np.minimum(pos, fingerprints.size - 1, out=pos)
+    return bool((fingerprints[pos] == probes).any())

@@ -1,0 +1,83 @@
+"""Substitution in aligned context (dedup.align) and the contained kind."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from streamer.config import DedupSettings, Settings
+from streamer.dedup.align import ItemTokens, key_spellings, substituted
+from streamer.files_io import dedup_records
+from streamer.text.fingerprint import Fingerprinter
+from streamer.text.tokens import fingerprint_tokens
+
+HASHER = Fingerprinter()
+
+
+def _fingerprints(text: str) -> np.ndarray:
+    return np.sort(HASHER.shingles(fingerprint_tokens(text)).astype(np.uint16))
+
+
+def _item(text: str) -> ItemTokens:
+    return ItemTokens(HASHER.token_hashes(fingerprint_tokens(text)), HASHER)
+
+
+def test_a_figure_in_the_others_place_is_a_substitution() -> None:
+    cand = _fingerprints("the company lowers its copper price to 65.50 cts a lb from today")
+    item = _item("the company raises its copper price to 66 cts a lb from today")
+    # Fact keys are fingerprint tokens: 66 cts is 0.66 usd.
+    assert substituted(item, ["0.66"], ["0.655"], cand)
+
+
+def test_a_fact_added_beside_others_is_not() -> None:
+    # The paper adds the age; the wire has a figure of its own elsewhere.
+    cand = _fingerprints("john smith of luton was jailed for 3 years at luton crown court")
+    item = _item("john smith 24 of luton was jailed at luton crown court yesterday")
+    assert not substituted(item, ["24"], ["3"], cand)
+
+
+def test_a_name_in_the_others_place_is_a_substitution() -> None:
+    cand = _fingerprints("hog receipts at omaha were estimated at 5000 head")
+    item = _item("hog receipts at sioux city were estimated at 5000 head")
+    assert substituted(item, ["sioux"], ["omaha"], cand)
+
+
+def test_spellings_of_fact_keys() -> None:
+    assert key_spellings("20#2") == [("20",)]
+    assert ("april",) in key_spellings("@4")
+    assert key_spellings("bennett-jenkins") == [("bennett", "jenkins")]
+
+
+def test_context_hash_is_the_shingle_hash() -> None:
+    # The probes align.py computes are the low 16 bits of Fingerprinter's own shingle hash.
+    toks = ["raises", "copper", "price"]
+    assert HASHER.shingle_hash(toks) & 0xFFFF == int(_fingerprints(" ".join(toks))[0])
+
+
+def test_a_part_held_in_a_whole_is_contained() -> None:
+    lead = (
+        "A deep-sea diver who suffered a broken back in an accident hundreds of feet under "
+        "the North Sea has received 115,000 pounds in an out-of-court settlement. He was "
+        "working off the coast of Denmark when a crane lowered a metal frame on top of him."
+    )
+    rest = (
+        " Despite the agony he inched his way back to a diving bell and waited three days "
+        "in a decompression chamber before he could be treated. He returned to work six "
+        "months later, but two years after that doctors declared him medically unfit. His "
+        "lawyers said the settlement was a fair end to a long fight for compensation, and "
+        "the company said it had changed its lifting procedures since the accident. The "
+        "hearing was told that the frame weighed several tonnes and that the crane driver "
+        "could not see the diver from his cab. A safety officer on the ship had warned "
+        "about the lifting gear a week before, according to papers filed with the court, "
+        "and the diving contractor later replaced the whole system on its three vessels. "
+        "Colleagues described him as the most experienced diver on the crew, a man who "
+        "had worked on rigs across the world for nearly twenty years before the injury."
+    )
+    records = [
+        {"id": "brief", "body": lead, "published_at": "2000-03-01T10:00:00Z"},
+        {"id": "article", "body": lead + rest, "published_at": "2000-03-02T06:00:00Z"},
+    ]
+    decision = dedup_records(records, Settings(dedup=DedupSettings()))[1].decision
+    assert decision is not None and decision.duplicate_of == "brief"
+    assert decision.match is not None and decision.match.kind == "contained"
+    assert decision.match.part == "duplicate_of"
+    assert decision.match.share is not None and decision.match.share >= 0.6
