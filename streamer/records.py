@@ -244,6 +244,13 @@ class Result:
     def headers(self) -> Headers:
         return self.source.headers()
 
+    def timed(self, seconds: float) -> Result:
+        """This result taking ``seconds`` (``dataclasses.replace``, at a third of its cost)."""
+        return Result(
+            self.source, self.outcome, self.key, self.value, self.article_id, self.decision,
+            self.error, self.entry, self.evicted, seconds, self.journal,
+        )  # fmt: skip
+
 
 # Kept free in a dead letter for what may wrap it: the ``news.prepared`` envelope's source
 # and braces (a topic name of at most 249 characters and three numbers).

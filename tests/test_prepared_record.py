@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -135,3 +136,10 @@ def test_deriving_a_batch_gives_what_deriving_each_gives() -> None:
             want.bands,
             want.ranks is None,
         )
+
+
+def test_a_timed_result_is_the_result_with_its_seconds() -> None:
+    value = encode_prepared(SOURCE, prepared("t1"))
+    (result,) = DedupStage(Settings()).process([polled(value)], {})
+    assert result is not None
+    assert result.timed(1.5) == replace(result, seconds=1.5)
