@@ -189,6 +189,15 @@ def fig_split(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
             f"{r['bytes_per_record']:,.0f} B a record, median of {len(r['writer_rounds'])} rounds",
         )
     )
+    rows.append(
+        Row(
+            "  the same in client CPU time a record (info)",
+            f"{r['cpu_ratio']:.2f} ({r['passthrough_cpu_us']:.0f} / {r['writer_cpu_us']:.0f} us)",
+            "-",
+            None,
+            "passthrough / writer, this process's CPU (all threads, not the broker's)",
+        )
+    )
 
 
 def fig_kafka(quick: bool, rows: list[Row], details: dict[str, Any], profile_out: Path) -> None:
