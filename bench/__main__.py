@@ -1,4 +1,4 @@
-"""``make bench``: the performance figures of issues 6 and 15, measured in one run, beside goals.
+"""``make bench``: the performance figures of issues 6, 15 and 17, in one run, beside goals.
 
     python -m bench [--quick] [--only NAME ...] [--profile-out PATH]
 
@@ -25,6 +25,7 @@ NAMES = (
     "fingerprint",
     "decide",
     "writer",
+    "split",
     "kafka",
     "latency",
     "recovery",
@@ -171,6 +172,34 @@ def fig_writer(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
     )
 
 
+def fig_split(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
+    """The writer's ceiling (issue 17): ``--role dedup`` over a full news.prepared."""
+    from bench import bench_split
+
+    r = bench_split.run(2000 if quick else None, rounds=1 if quick else 3)
+    details["split"] = r
+    rows.append(
+        Row(
+            "dedup writer over a full news.prepared / bare passthrough of it",
+            f"{r['ratio']:.2f} ({_fmt_rate(r['writer_per_s'])} / "
+            f"{_fmt_rate(r['passthrough_per_s'])})",
+            ">= 0.60 (stretch 0.80)",
+            r["ratio"] / 0.60,
+            f"the system's ceiling: {r['messages']} Reuters stories prepared beforehand, "
+            f"{r['bytes_per_record']:,.0f} B a record, median of {len(r['writer_rounds'])} rounds",
+        )
+    )
+    rows.append(
+        Row(
+            "  the same in client CPU time a record (info)",
+            f"{r['cpu_ratio']:.2f} ({r['passthrough_cpu_us']:.0f} / {r['writer_cpu_us']:.0f} us)",
+            "-",
+            None,
+            "passthrough / writer, this process's CPU (all threads, not the broker's)",
+        )
+    )
+
+
 def fig_kafka(quick: bool, rows: list[Row], details: dict[str, Any], profile_out: Path) -> None:
     from bench import bench_kafka
 
@@ -305,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         "fingerprint": lambda: fig_fingerprint(args.quick, rows, details),
         "decide": lambda: fig_decide(args.quick, rows, details),
         "writer": lambda: fig_writer(args.quick, rows, details),
+        "split": lambda: fig_split(args.quick, rows, details),
         "kafka": lambda: fig_kafka(args.quick, rows, details, args.profile_out),
         "latency": lambda: fig_latency(args.quick, rows, details),
         "recovery": lambda: fig_recovery(args.quick, rows, details),

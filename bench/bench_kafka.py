@@ -87,10 +87,15 @@ def produce_inputs(settings: Settings, values: list[bytes]) -> None:
 
 
 def passthrough(
-    settings: Settings, n: int, timeout_s: float = 300, input_topic: str | None = None
+    settings: Settings,
+    n: int,
+    timeout_s: float = 300,
+    input_topic: str | None = None,
+    cpu: list[float] | None = None,
 ) -> float:
     """A bare consume -> produce -> flush -> commit loop with the service's client settings,
-    over ``input_topic`` (``news.raw`` unless given)."""
+    over ``input_topic`` (``news.raw`` unless given). ``cpu`` gets the CPU seconds this
+    process (every thread) spent over the same span as the rate."""
     out_topic = settings.topics.clean
     consumer = make_consumer(settings, settings.kafka.group_id + "-pass")
     producer = make_producer(settings)
@@ -110,7 +115,7 @@ def passthrough(
             if not batch:
                 continue
             if first is None:
-                first = time.perf_counter()
+                first, cpu_first = time.perf_counter(), time.process_time()
             offsets = {}
             for tp, records in batch.items():
                 for rec in records:
@@ -119,11 +124,13 @@ def passthrough(
                 done += len(records)
             producer.flush()
             consumer.commit(offsets)
-            last = time.perf_counter()
+            last, cpu_last = time.perf_counter(), time.process_time()
     finally:
         consumer.close()
         producer.close()
     assert first is not None
+    if cpu is not None:
+        cpu.append(cpu_last - cpu_first)
     return n / (last - first)
 
 
@@ -136,13 +143,16 @@ class TimedService(DecideService):
     first: float | None = None
     last: float = 0.0
     done: int = 0
+    # CPU seconds of this process (every thread), over the same span.
+    cpu_first: float = 0.0
+    cpu_last: float = 0.0
 
     def process_batch(self, records: list[Any]) -> None:
         if self.first is None:
-            self.first = time.perf_counter()
+            self.first, self.cpu_first = time.perf_counter(), time.process_time()
         super().process_batch(records)
         self.done += len(records)
-        self.last = time.perf_counter()
+        self.last, self.cpu_last = time.perf_counter(), time.process_time()
 
 
 def service_round(

@@ -15,20 +15,18 @@ from bench.bench_common import median_rate
 from bench.bench_decide import prepared_articles
 from streamer.config import Settings
 from streamer.kafka.stages import DedupStage
-from streamer.models import PreparedEnvelope, SourceInfo
-from streamer.records import to_wire
+from streamer.models import SourceInfo
+from streamer.records import encode_prepared
 
 
 def envelopes(limit: int, settings: Settings) -> list[SimpleNamespace]:
     """Records shaped like the consumer's, holding what ``prepare`` publishes."""
     out = []
     for i, p in enumerate(prepared_articles(limit, settings)):
-        env = PreparedEnvelope(
-            source=SourceInfo(topic="news.raw", partition=0, offset=i), article=to_wire(p)
-        )
+        source = SourceInfo(topic="news.raw", partition=0, offset=i)
         out.append(
             SimpleNamespace(
-                value=env.model_dump_json().encode(),
+                value=encode_prepared(source, p),
                 key=p.article.id.encode(),
                 topic="news.prepared",
                 partition=0,
@@ -43,10 +41,15 @@ def run(limit: int = 5000, rounds: int = 5) -> dict[str, Any]:
     settings = Settings.model_validate({})
     records = envelopes(limit, settings)
 
+    batch = settings.kafka.max_poll_records
+
     def one_round() -> None:
-        results = DedupStage(settings).process(records, {})
-        if len(results) != len(records):
-            raise RuntimeError(f"{len(results)} results for {len(records)} records")
+        stage = DedupStage(settings)
+        done = 0
+        for start in range(0, len(records), batch):
+            done += len(stage.process(records[start : start + batch], {}))
+        if done != len(records):
+            raise RuntimeError(f"{done} results for {len(records)} records")
 
     rate, rates = median_rate(len(records), one_round, rounds)
     return {

@@ -4,7 +4,8 @@ A record's position, the headers that name its input on every output, the
 "topic/partition" keys of checkpoints and the uint32 arrays of prepared records
 and journal entries each have exactly one encoding, and it is written and read
 here. The adapters (Kafka, files) build ``InputRecord``s; the pipeline returns
-one ``Result`` per input. Nothing here does I/O.
+one ``Result`` per input. Nothing here does I/O. (A little over 400 lines: every
+encoding lives here, the binary ``news.prepared`` record with the rest.)
 """
 
 from __future__ import annotations
@@ -244,6 +245,13 @@ class Result:
     def headers(self) -> Headers:
         return self.source.headers()
 
+    def timed(self, seconds: float) -> Result:
+        """This result taking ``seconds`` (``dataclasses.replace``, at a third of its cost)."""
+        return Result(
+            self.source, self.outcome, self.key, self.value, self.article_id, self.decision,
+            self.error, self.entry, self.evicted, seconds, self.journal,
+        )  # fmt: skip
+
 
 # Kept free in a dead letter for what may wrap it: the ``news.prepared`` envelope's source
 # and braces (a topic name of at most 249 characters and three numbers).
@@ -341,18 +349,10 @@ def encode_prepared(source: SourceInfo, prepared: Prepared) -> bytes:
     field by the field's type, so a ``PreparedArticle``'s own arrays are not in it.
     """
     head = PreparedHead(source=source, article=prepared.article).model_dump_json().encode()
-    shingles, signature = u32_bytes(prepared.entry.shingles), u32_bytes(prepared.entry.signature)
-    return b"".join(
-        (
-            bytes((PREPARED_V1,)),
-            _LENGTH.pack(len(head)),
-            head,
-            _LENGTH.pack(len(shingles) // 4),
-            shingles,
-            _LENGTH.pack(len(signature) // 4),
-            signature,
-        )
-    )
+    parts = [bytes((PREPARED_V1,)), _LENGTH.pack(len(head)), head]
+    for run in (u32_bytes(prepared.entry.shingles), u32_bytes(prepared.entry.signature)):
+        parts += (_LENGTH.pack(len(run) // 4), run)
+    return b"".join(parts)
 
 
 def _u32_run(value: bytes, at: int) -> tuple[np.ndarray, int]:

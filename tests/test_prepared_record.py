@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -135,3 +136,42 @@ def test_deriving_a_batch_gives_what_deriving_each_gives() -> None:
             want.bands,
             want.ranks is None,
         )
+
+
+def test_a_timed_result_is_the_result_with_its_seconds() -> None:
+    value = encode_prepared(SOURCE, prepared("t1"))
+    (result,) = DedupStage(Settings()).process([polled(value)], {})
+    assert result is not None
+    assert result.timed(1.5) == replace(result, seconds=1.5)
+
+
+def test_in_a_batch_a_replay_is_dropped_and_letters_keep_their_place() -> None:
+    first = encode_prepared(SOURCE, prepared("r1"))
+    replay = encode_prepared(SOURCE, prepared("r1"))  # a restarted prepare, same raw offset
+    letter = PreparedEnvelope.model_validate(
+        {
+            "source": SOURCE.model_copy(update={"offset": 6}).model_dump(),
+            "deadletter": {
+                "error": {"type": "no_text", "message": "m"},
+                "topic": "news.raw",
+                "partition": 0,
+                "offset": 6,
+                "raw": "{}",
+                "raw_size": 2,
+                "failed_at": "2026-01-02T00:00:00Z",
+            },
+        }
+    )
+    later = encode_prepared(SOURCE.model_copy(update={"offset": 7}), prepared("r2", BODIES[1]))
+    upstream: dict[str, int] = {}
+    values = [first, replay, letter.model_dump_json().encode(), b"{not json", later]
+    out = DedupStage(Settings()).process([polled(v, i) for i, v in enumerate(values)], upstream)
+    kinds = [r and (r.outcome, r.error.type if r.error else None) for r in out]
+    assert kinds == [
+        (Outcome.CLEAN, None),
+        None,
+        (Outcome.DEADLETTER, "no_text"),
+        (Outcome.DEADLETTER, "invalid_prepared"),
+        (Outcome.CLEAN, None),
+    ]
+    assert upstream == {"news.raw/0": 7}

@@ -78,12 +78,14 @@ def derive(entry: IndexEntry, settings: DedupSettings) -> Derived:
 
 
 def with_derived_many(entries: Sequence[IndexEntry], settings: DedupSettings) -> list[IndexEntry]:
-    """Each entry carrying its ``derive``, the band keys of all of them in a few numpy calls.
+    """Each entry carrying its ``derive``, worked out for all of them in a few numpy calls.
 
     The ``dedup`` role gets entries with nothing derived (``news.prepared`` does not
-    carry it) and derives a whole polled batch at once: per entry, the band keys
-    cost more in numpy calls than in arithmetic. An entry whose signature is too
-    short for the bands comes back as it is (``derive`` would raise: its decision does).
+    carry it) and derives a whole polled batch at once: per entry, numpy calls cost
+    more than their arithmetic. The band keys of all signatures are one array
+    expression; the sketches one sort of every entry's fingerprints keyed by the
+    entry. An entry whose signature is too short for the bands comes back as it is
+    (``derive`` would raise: its decision does).
     """
     bands = settings.lsh_bands
     rows = settings.num_perm // bands
@@ -93,22 +95,37 @@ def with_derived_many(entries: Sequence[IndexEntry], settings: DedupSettings) ->
         return out
     signatures = np.stack([out[i].signature[: bands * rows] for i in ok])
     slots, checks = slot_positions(band_keys_many(signatures, bands, rows), SLOT_BITS)
+    sizes = np.array([out[i].shingles.size for i in ok], dtype=np.int64)
+    owner = np.repeat(np.arange(len(ok), dtype=np.int64) << 16, sizes)
+    keyed = np.sort(owner | np.concatenate([out[i].shingles for i in ok]).astype(np.uint16))
+    sketches = np.split((keyed & 0xFFFF).astype(np.uint16), np.cumsum(sizes)[:-1])
+    # A sketch with a repeat: two equal keys side by side (equal keys share their entry).
+    repeats = np.zeros(len(ok) + 1, dtype=np.int64)
+    np.add.at(repeats, (keyed[1:][keyed[1:] == keyed[:-1]] >> 16) + 1, 1)
     for k, i in enumerate(ok):
         e = out[i]
+        sketch = sketches[k]
+        ranks = _ranks(sketch) if repeats[k + 1] else None
+        derived = Derived(slots[k], checks[k], sketch, ranks, content_digest(e.content_hash), bands)
         copy = IndexEntry(
             e.id, e.cluster_id, e.ts, e.content_hash, e.shingles, e.signature,
             e.numbers, e.entities, e.n_tokens,
         )  # fmt: skip
-        object.__setattr__(copy, "derived", _derived(e, slots[k], checks[k], bands))
+        object.__setattr__(copy, "derived", derived)
         out[i] = copy
     return out
+
+
+def _ranks(sketch: np.ndarray) -> np.ndarray:
+    """For each fingerprint of a sorted sketch, how many equal ones precede it."""
+    return np.arange(sketch.size) - np.searchsorted(sketch, sketch)
 
 
 def _derived(entry: IndexEntry, slots: np.ndarray, checks: np.ndarray, bands: int) -> Derived:
     sketch = np.sort(entry.shingles.astype(np.uint16))
     ranks = None
     if sketch.size > 1 and not (sketch[1:] != sketch[:-1]).all():
-        ranks = np.arange(sketch.size) - np.searchsorted(sketch, sketch)
+        ranks = _ranks(sketch)
     digest = content_digest(entry.content_hash)
     return Derived(slots, checks, sketch, ranks, digest, bands)
 

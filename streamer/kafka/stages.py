@@ -9,7 +9,6 @@ resets and rebuilds it through the stage.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any, Protocol
 
 from streamer.config import Settings
@@ -154,7 +153,7 @@ class DedupStage:
                 upstream[key] = src.offset
             prepared = self.read(value, source, rec.key)
             if isinstance(prepared, Result):
-                out.append(replace(prepared, seconds=clock() - started))
+                out.append(prepared.timed(clock() - started))
             else:
                 articles.append((len(out), prepared, clock() - started))
                 out.append(None)  # decided below, in this place
@@ -193,7 +192,7 @@ class DedupStage:
         for (i, prepared, read_s), entry in zip(articles, entries, strict=True):
             started = clock()
             try:
-                result = self.decider.decide(replace(prepared, entry=entry))
+                result = self.decider.decide(Prepared(prepared.source, prepared.article, entry))
             except Exception as exc:
                 result = dead_letter(
                     prepared.source,
@@ -202,4 +201,4 @@ class DedupStage:
                     self.settings,
                     utcnow(),
                 )
-            out[i] = replace(result, seconds=read_s + share + clock() - started)
+            out[i] = result.timed(read_s + share + clock() - started)
