@@ -296,7 +296,8 @@ def breakdown(writer: Instance, standby: Instance, killed: float, first: float) 
     }
 
 
-def describe(r: dict[str, Any]) -> str:
+def split(r: dict[str, Any]) -> str:
+    """The parts of one failover, and which dominates."""
     parts = {
         "session expiry": r["session_expiry_s"],
         "join": r["join_s"],
@@ -305,10 +306,13 @@ def describe(r: dict[str, Any]) -> str:
         "first batch": r["first_batch_s"],
     }
     dominant = max(parts, key=lambda k: parts[k])
-    split = ", ".join(f"{k} {v:.1f} s" for k, v in parts.items())
+    return ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()) + f"; {dominant} dominates"
+
+
+def describe(r: dict[str, Any]) -> str:
     return (
-        f"failover at {r['articles']:,} articles: {r['failover_s']:.1f} s ({split}; "
-        f"dominated by {dominant}); catch-up read {r['catch_up_records']} records; "
+        f"failover at {r['articles']:,} articles: {r['failover_s']:.1f} s ({split(r)}); "
+        f"catch-up read {r['catch_up_records']} records; "
         f"the writer's cold start took {r['writer_cold_recovery_s']:.1f} s; on the standby's "
         f"join the writer rebalanced {r['writer_rebalances_on_join']}x and read "
         f"{r['writer_records_read_on_join']} journal records"
