@@ -132,6 +132,17 @@ class Instance:
             time.sleep(0.1)
         return time.monotonic() - started
 
+    def rss_bytes(self) -> int | None:
+        """The process's resident memory now (Linux ``/proc``); None elsewhere."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return None
+
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -241,6 +252,7 @@ def run(articles: int = 100_000, session_timeout_ms: int = 6000) -> dict[str, An
                     )
                 finally:
                     reader.close()
+                rss = {"writer_rss_bytes": writer.rss_bytes(), "standby_rss_bytes": sb.rss_bytes()}
                 killed = time.time()
                 writer.stop(signal.SIGKILL)
                 first = first_output_after(settings, killed * 1000)
@@ -258,6 +270,7 @@ def run(articles: int = 100_000, session_timeout_ms: int = 6000) -> dict[str, An
             "writer_cold_start_s": writer_ready,
             "standby_warm_s": standby_warm,
             "standby_lag_at_kill": lag_when_killed,
+            **rss,
         }
 
 
@@ -312,7 +325,9 @@ def split(r: dict[str, Any]) -> str:
 def describe(r: dict[str, Any]) -> str:
     return (
         f"failover at {r['articles']:,} articles: {r['failover_s']:.1f} s ({split(r)}); "
-        f"catch-up read {r['catch_up_records']} records; "
+        f"catch-up read {r['catch_up_records']} records; RSS before the kill: writer "
+        f"{(r['writer_rss_bytes'] or 0) / 2**20:,.0f} MiB, standby "
+        f"{(r['standby_rss_bytes'] or 0) / 2**20:,.0f} MiB; "
         f"the writer's cold start took {r['writer_cold_recovery_s']:.1f} s; on the standby's "
         f"join the writer rebalanced {r['writer_rebalances_on_join']}x and read "
         f"{r['writer_records_read_on_join']} journal records"
