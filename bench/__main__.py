@@ -29,6 +29,7 @@ NAMES = (
     "kafka",
     "latency",
     "recovery",
+    "failover",
     "memory",
 )
 
@@ -270,6 +271,24 @@ def fig_recovery(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
     )
 
 
+def fig_failover(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
+    """Issue 16: kill -9 of the dedup writer to the first output of its warm standby."""
+    from bench import bench_failover
+
+    for articles in (10_000,) if quick else (100_000, 1_000_000):
+        r = bench_failover.run(articles)
+        details[f"failover_{articles}"] = r
+        rows.append(
+            Row(
+                f"failover (writer kill -9 -> standby output) @ {articles:,} articles",
+                f"{r['failover_s']:.1f} s",
+                "<= 15 s @ 1M (6 s session)",
+                15 / r["failover_s"] if articles >= 1_000_000 else None,
+                bench_failover.split(r),
+            )
+        )
+
+
 def fig_memory(quick: bool, rows: list[Row], details: dict[str, Any]) -> None:
     from bench import bench_memory
 
@@ -338,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         "kafka": lambda: fig_kafka(args.quick, rows, details, args.profile_out),
         "latency": lambda: fig_latency(args.quick, rows, details),
         "recovery": lambda: fig_recovery(args.quick, rows, details),
+        "failover": lambda: fig_failover(args.quick, rows, details),
         "memory": lambda: fig_memory(args.quick, rows, details),
     }
     for name in names:

@@ -4,10 +4,10 @@ Real processes on the embedded broker, as ``streamer run`` runs them:
 
 1. a synthetic journal of N indexed articles (``bench_recovery.write_journal``: realistic
    shingle sets, dated inside one window; their inputs are history, not in the input topic);
-2. a writer (``--role all``) that recovers it and publishes, then a standby that joins the
-   group and tails the journal until its lag (``streamer_standby_lag_records``) is 0; the
-   writer's rebalances after the join are counted (sticky assignment: it keeps the partition,
-   and its index);
+2. a ``prepare`` replica, a ``dedup`` writer that recovers the journal and publishes, then a
+   ``dedup`` standby that joins the group and tails the journal until its lag
+   (``streamer_standby_lag_records``) is 0; the writer's rebalances after the join are
+   counted (sticky assignment: it keeps the partition, and its index);
 3. inputs at a steady 20/s, dated inside the window (each decided against the N articles);
 4. SIGKILL of the writer; the figure is the time from the kill to the first output record
    the standby publishes (its Kafka timestamp), split from the standby's log into: the
@@ -53,7 +53,6 @@ def settings_for(bootstrap: str, session_timeout_ms: int) -> Settings:
     tag = uuid.uuid4().hex[:8]
     return Settings.model_validate(
         {
-            "role": "all",
             "kafka": {
                 "bootstrap_servers": bootstrap,
                 "group_id": f"failover-{tag}",
@@ -109,12 +108,13 @@ def ts(event: dict[str, Any]) -> float:
 class Instance:
     """One ``streamer run`` process with its log and metrics port."""
 
-    def __init__(self, name: str, config: Path, tmp: Path) -> None:
+    def __init__(self, name: str, config: Path, tmp: Path, role: str, group: str) -> None:
         self.log = tmp / f"{name}.log"
         self.port = free_port()
+        args = ["--role", role, "--group-id", group, "--metrics-port", str(self.port)]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [*SERVICE, "--config", str(config), "--metrics-port", str(self.port)],
+                [*SERVICE, "--config", str(config), *args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -131,6 +131,17 @@ class Instance:
                 raise RuntimeError(f"{what}: not within {timeout:.0f} s\n{tail}")
             time.sleep(0.1)
         return time.monotonic() - started
+
+    def rss_bytes(self) -> int | None:
+        """The process's resident memory now (Linux ``/proc``); None elsewhere."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return None
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc.poll() is None:
@@ -207,18 +218,22 @@ def run(articles: int = 100_000, session_timeout_ms: int = 6000) -> dict[str, An
         settings = settings_for(broker.bootstrap, session_timeout_ms)
         ensure_topics(settings)
         history = f"{settings.topics.raw}.history"
-        write_s = bench_recovery.write_journal(settings, articles, 7, history, next_offset=0)
+        write_s = bench_recovery.write_journal(
+            settings, articles, 7, history, next_offset=0, checkpoint_topic=settings.topics.prepared
+        )
         config = tmp / "streamer.yaml"
         config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
         budget = 60 + articles / 1000  # the cold start reads the whole journal
 
-        writer = Instance("writer", config, tmp)
+        group = settings.kafka.group_id
+        prepare = Instance("prepare", config, tmp, "prepare", f"{group}-prepare")
+        writer = Instance("writer", config, tmp, "dedup", group)
         standby: Instance | None = None
         try:
             writer_ready = writer.wait(
                 "writer ready", lambda: http_get(writer.port, "/readyz")[0] == 200, budget
             )
-            standby = Instance("standby", config, tmp)
+            standby = Instance("standby", config, tmp, "dedup", group)
             sb = standby
 
             def warm() -> bool:
@@ -237,6 +252,7 @@ def run(articles: int = 100_000, session_timeout_ms: int = 6000) -> dict[str, An
                     )
                 finally:
                     reader.close()
+                rss = {"writer_rss_bytes": writer.rss_bytes(), "standby_rss_bytes": sb.rss_bytes()}
                 killed = time.time()
                 writer.stop(signal.SIGKILL)
                 first = first_output_after(settings, killed * 1000)
@@ -246,6 +262,7 @@ def run(articles: int = 100_000, session_timeout_ms: int = 6000) -> dict[str, An
             writer.stop(signal.SIGKILL)
             if standby is not None:
                 standby.stop()
+            prepare.stop()
         return breakdown(writer, standby, killed, first) | {
             "articles": articles,
             "session_timeout_ms": session_timeout_ms,
@@ -253,6 +270,7 @@ def run(articles: int = 100_000, session_timeout_ms: int = 6000) -> dict[str, An
             "writer_cold_start_s": writer_ready,
             "standby_warm_s": standby_warm,
             "standby_lag_at_kill": lag_when_killed,
+            **rss,
         }
 
 
@@ -291,7 +309,8 @@ def breakdown(writer: Instance, standby: Instance, killed: float, first: float) 
     }
 
 
-def describe(r: dict[str, Any]) -> str:
+def split(r: dict[str, Any]) -> str:
+    """The parts of one failover, and which dominates."""
     parts = {
         "session expiry": r["session_expiry_s"],
         "join": r["join_s"],
@@ -300,10 +319,15 @@ def describe(r: dict[str, Any]) -> str:
         "first batch": r["first_batch_s"],
     }
     dominant = max(parts, key=lambda k: parts[k])
-    split = ", ".join(f"{k} {v:.1f} s" for k, v in parts.items())
+    return ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()) + f"; {dominant} dominates"
+
+
+def describe(r: dict[str, Any]) -> str:
     return (
-        f"failover at {r['articles']:,} articles: {r['failover_s']:.1f} s ({split}; "
-        f"dominated by {dominant}); catch-up read {r['catch_up_records']} records; "
+        f"failover at {r['articles']:,} articles: {r['failover_s']:.1f} s ({split(r)}); "
+        f"catch-up read {r['catch_up_records']} records; RSS before the kill: writer "
+        f"{(r['writer_rss_bytes'] or 0) / 2**20:,.0f} MiB, standby "
+        f"{(r['standby_rss_bytes'] or 0) / 2**20:,.0f} MiB; "
         f"the writer's cold start took {r['writer_cold_recovery_s']:.1f} s; on the standby's "
         f"join the writer rebalanced {r['writer_rebalances_on_join']}x and read "
         f"{r['writer_records_read_on_join']} journal records"

@@ -56,9 +56,11 @@ def write_journal(
     seed: int = 7,
     input_topic: str | None = None,
     next_offset: int | None = None,
+    checkpoint_topic: str | None = None,
 ) -> float:
     """N entries (their inputs at offsets 0..N-1 of ``input_topic``, the raw topic by
-    default) and a checkpoint of the raw partition at ``next_offset`` (N by default)."""
+    default) and a checkpoint of ``checkpoint_topic``'s partition 0 (the raw topic's by
+    default) at ``next_offset`` (N by default)."""
     rng = np.random.default_rng(seed)
     producer = make_producer(settings)
     raw = settings.topics.raw
@@ -86,7 +88,7 @@ def write_journal(
         )
         producer.send(settings.topics.journal, key=key, value=value, partition=0)
     start = n if next_offset is None else next_offset
-    key, value = encode_checkpoint(raw, 0, start, {}, {}, datetime.now(UTC))
+    key, value = encode_checkpoint(checkpoint_topic or raw, 0, start, {}, {}, datetime.now(UTC))
     producer.send(settings.topics.journal, key=key, value=value, partition=0)
     producer.flush()
     producer.close()

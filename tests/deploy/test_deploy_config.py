@@ -52,6 +52,7 @@ GAUGES = {
     "streamer_recovery_seconds",
     "streamer_ready",
     "streamer_build_info",
+    "streamer_standby_lag_records",
 }
 HISTOGRAMS = {
     "streamer_processing_seconds",
@@ -642,6 +643,8 @@ def test_required_alerts_present(alerts: dict[str, Any]) -> None:
     assert parse_duration_seconds(no_out["for"]) >= 300
     recovery = find(lambda e: "streamer_recovery_in_progress" in e)
     assert parse_duration_seconds(recovery["for"]) >= 600
+    standby = find(lambda e: "streamer_standby_lag_records" in e)
+    assert parse_duration_seconds(standby["for"]) >= 300
     down = find(lambda e: re.search(r'up\{job="streamer"\}\s*==\s*0', e))
     assert parse_duration_seconds(down["for"]) == 60
 
@@ -747,6 +750,7 @@ def test_dashboard_covers_required_views(dashboard: dict[str, Any]) -> None:
         "streamer_recovery_records_total",
         "streamer_recovery_seconds",
         "streamer_ready",
+        "streamer_standby_lag_records",
     ):
         assert metric in joined, metric
     assert 'up{job="streamer"}' in joined

@@ -2,9 +2,9 @@
 
 Invariants held here, across process deaths:
 
-* a SIGKILLed active ``dedup`` is replaced by its standby, which rebuilds the
-  index from the journal (its log says ``recovered`` with ``indexed > 0``) and
-  goes on deciding: rewrites produced after the kill are recognised as
+* a SIGKILLed active ``dedup`` is replaced by its standby, whose index followed
+  the journal (its log says ``recovered``, ``warm``, with ``indexed > 0``) and
+  which goes on deciding: rewrites produced after the kill are recognised as
   duplicates of stories decided before it;
 * a SIGKILLed ``prepare`` replica, started again, replays at most its last
   uncommitted batch, and the dedup writer drops those replays by raw offset;
@@ -324,6 +324,8 @@ def test_standby_dedup_takes_over_when_the_active_one_is_killed(
     recovered = [e for e in events(standby.log) if e["event"] == "recovered"]
     assert recovered, standby.tail()
     assert recovered[-1]["indexed"] > 0, recovered
+    # Warm: the standby's index had followed the journal; the take-over read from there.
+    assert recovered[-1]["warm"] and recovered[-1]["journal_from"] > 0, recovered
     assert decided_before_kill > 0
     for p in procs:
         if p is not active:

@@ -22,12 +22,17 @@ import pytest
 
 from streamer.broker import free_port
 from streamer.config import Settings
-from tests.conftest import make_settings
+from tests.conftest import REUTERS, make_settings
 from tests.kafka.kafkautil import http_get, key_of, produce, start_service, wait_for, write_config
 from tests.kafka.test_exactly_once import check, output_count, undated_first_stream, with_testing
 from tests.kafka.test_roles import Proc, events, last_assignment, metric_sum
 
-pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.kafka,
+    pytest.mark.slow,
+    # A stream long enough for the kill to land mid-way (the sample feed is over in a second).
+    pytest.mark.skipif(not REUTERS.is_file(), reason=f"Reuters corpus not found at {REUTERS}"),
+]
 
 STREAM = 10_000  # Reuters stories, and a bad record every 20th
 
