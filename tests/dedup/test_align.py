@@ -81,3 +81,13 @@ def test_a_part_held_in_a_whole_is_contained() -> None:
     assert decision.match is not None and decision.match.kind == "contained"
     assert decision.match.part == "duplicate_of"
     assert decision.match.share is not None and decision.match.share >= 0.6
+
+
+def test_spellings_of_one_name_support_each_other() -> None:
+    from streamer.dedup.guards import abbreviates, unsupported
+
+    assert abbreviates("beds", "bedfordshire") and abbreviates("sgt", "sergeant")
+    assert not abbreviates("kent", "essex") and not abbreviates("beds", "beds")
+    assert unsupported(frozenset({"bathurst-norman"}), frozenset({"bathurst", "norman"})) == []
+    assert unsupported(frozenset({"nan"}), frozenset({"nan-joo"})) == []
+    assert unsupported(frozenset({"omaha"}), frozenset({"sioux", "city"})) == ["omaha"]
