@@ -124,7 +124,10 @@ class DedupSettings(BaseModel):
     # A part held in a whole (a take quoted in an article, a brief cut from a lead):
     # matched on containment alone, as ``match.kind`` "contained" (see README).
     containment_threshold: float = 0.6
-    min_shingles_for_containment: int = 8
+    # The least part a containment match may rest on: a one-line procedural sentence
+    # ("He was remanded in custody until next week.") is inside every other case's report
+    # and says nothing about which story it is.
+    min_shingles_for_containment: int = 20
     short_item_tokens: int = 40
     # Pairs whose shorter side has fewer tokens keep the strict fact guards (any fact
     # differing on both sides refuses); longer ones refuse a substitution in aligned
