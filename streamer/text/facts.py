@@ -305,9 +305,8 @@ def title_keys(title: str, text: str) -> list[str]:
 
 # A paragraph that opens in capitals ("A POLICEMAN jailed yesterday", "'SUPERGRASSES'
 # WHO claim"): two words or more, letters, quotes and hyphens, then a lower-case word.
-_CAPS_OPENER = re.compile(
-    r"(?m)^([\"'‘“]?[A-Z][A-Z'’\-]*[\"'’”]?(?: [\"'‘“]?[A-Z][A-Z'’\-]*[\"'’”]?,?)+)(?= [a-z])"
-)
+_CAPS_WORD = r"[\"'‘“]?[A-Z][A-Z\-]*(?:['’][A-Z]+)*[\"'’”]?"  # one way to read each word
+_CAPS_OPENER = re.compile(rf"(?m)^({_CAPS_WORD}(?: {_CAPS_WORD},?){{1,30}})(?= [a-z])")
 
 
 def caps_opener_lowered(text: str) -> str:
