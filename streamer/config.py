@@ -124,12 +124,17 @@ class DedupSettings(BaseModel):
     # A part held in a whole (a take quoted in an article, a brief cut from a lead):
     # matched on containment alone, as ``match.kind`` "contained" (see README).
     containment_threshold: float = 0.6
-    min_shingles_for_containment: int = 8
+    # The least part a containment match may rest on: a one-line procedural sentence
+    # ("He was remanded in custody until next week.") is inside every other case's report
+    # and says nothing about which story it is.
+    min_shingles_for_containment: int = 20
     short_item_tokens: int = 40
     # Pairs whose shorter side has fewer tokens keep the strict fact guards (any fact
     # differing on both sides refuses); longer ones refuse a substitution in aligned
-    # context only (``dedup.guards``, ``dedup.align``).
-    aligned_min_tokens: int = 120
+    # context only (``dedup.guards``, ``dedup.align``). Two short items' length: the
+    # Reuters look-alikes (Sun / Phillips crude postings, ~75 tokens) need the strict rule
+    # at 60 and keep it at 80.
+    aligned_min_tokens: int = 80
     # A name or title word carried by more indexed articles than this (the larger of the
     # two) is common vocabulary, not an identity, for the name and title guards.
     common_word_min_docs: int = 3

@@ -27,7 +27,7 @@ old rule kept apart as well, never merges one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cached_property
+from functools import lru_cache
 
 import numpy as np
 
@@ -47,7 +47,8 @@ for _word, _n in MONTHS.items():
     _MONTH_WORDS[_n] = (*_MONTH_WORDS.get(_n, ()), _word)
 
 
-def key_spellings(key: str) -> list[tuple[str, ...]]:
+@lru_cache(maxsize=8192)
+def key_spellings(key: str) -> tuple[tuple[str, ...], ...]:
     """The token sequences a fact key is written with in fingerprint tokens.
 
     A number key is its token (the repeat mark dropped), a month its names
@@ -56,37 +57,36 @@ def key_spellings(key: str) -> list[tuple[str, ...]]:
     base = key.partition(REPEAT_MARK)[0] if key[:1] != DATE_PREFIX else key
     if base[:1] == DATE_PREFIX:
         try:
-            return [(w,) for w in _MONTH_WORDS.get(int(base[1:]), ())]
+            return tuple((w,) for w in _MONTH_WORDS.get(int(base[1:]), ()))
         except ValueError:
-            return []
+            return ()
     tokens = tuple(fingerprint_tokens(base))
-    return [tokens] if tokens else []
+    return (tokens,) if tokens else ()
 
 
 class ItemTokens:
-    """An item's fingerprint-token hashes, in order, and where each occurs (worked out once)."""
+    """An item's fingerprint-token hashes, in order, and where its facts sit (each looked
+    up once: a re-sent story is a candidate for every copy)."""
 
     def __init__(self, hashes: np.ndarray, hasher: Fingerprinter) -> None:
         self.hashes = np.asarray(hashes, dtype=_U64)
         self.hasher = hasher
-
-    @cached_property
-    def positions(self) -> dict[int, list[int]]:
-        out: dict[int, list[int]] = {}
-        for i, h in enumerate(self.hashes.tolist()):
-            out.setdefault(h, []).append(i)
-        return out
+        self._spans: dict[str, list[tuple[int, int]]] = {}
 
     def spans(self, key: str) -> list[tuple[int, int]]:
         """Where the item writes a fact key: (start, end) token spans."""
+        found = self._spans.get(key)
+        if found is not None:
+            return found
         hashes = self.hashes
         out = []
         for spelling in key_spellings(key):
             want = self.hasher.token_hashes(spelling)
             k = len(spelling)
-            for i in self.positions.get(int(want[0]), ()):
+            for i in np.flatnonzero(hashes == want[0]).tolist():
                 if k == 1 or np.array_equal(hashes[i : i + k], want):
                     out.append((i, i + k))
+        self._spans[key] = out
         return out
 
 

@@ -87,8 +87,19 @@ def unsupported(mine: frozenset[str], theirs: frozenset[str]) -> list[str]:
             continue
         if n >= 3 and key.isalpha() and any(abbreviates(key, other) for other in theirs):
             continue
+        if hyphenated_alike(key, theirs):
+            continue
         out.append(key)
     return out
+
+
+def hyphenated_alike(key: str, theirs: frozenset[str]) -> bool:
+    """``key`` is the other version's name with or without its hyphen: "bathurst-norman"
+    against "bathurst" and "norman", or "nan" against "nan-joo"."""
+    if "-" in key:
+        parts = [p for p in key.split("-") if p]
+        return bool(parts) and all(p in theirs for p in parts)
+    return any("-" in other and key in other.split("-") for other in theirs)
 
 
 def abbreviates(short: str, long: str) -> bool:

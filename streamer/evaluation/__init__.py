@@ -17,8 +17,8 @@ order the data flows:
   ``files_io.dedup_records`` and the naive MinHash pipeline.
 * ``cli``: ``streamer eval``.
 
-A second data set (METER, real editorial rewrites) is a module beside ``stream``
-that loads its file with ``corpus.load_jsonl``, builds its own labels and
-scores, runs the same ``systems``, and adds one report to ``cli.main``; nothing
-of the Reuters modules changes.
+* ``meter``: the second data set, METER (real editorial reuse): it loads its file
+  with ``corpus.load_jsonl``, builds its own pairs and scores, runs the systems'
+  clusters (``systems.streamer_clusters``, ``systems.naive_clusters``), and is one
+  more report of ``cli.main``, skipped with a reason when its file is absent.
 """

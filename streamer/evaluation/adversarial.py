@@ -189,6 +189,13 @@ def _cases() -> dict[str, Case]:
         "percent_signs": "%",
     }.items():
         c[f"run_{name}"] = Case("body", unit, tail=" x")
+    # PA wire layout (``text.wire``) and the fact rules of real rewrites (issue 14).
+    c["wire_paragraph_ends"] = Case("body", "x<\n")
+    c["wire_slug_lines"] = Case("body", "12:34 21/06/00: Page 1 (HHH) COURTS X\n")
+    c["wire_control_paragraphs"] = Case("body", "\n\x19a<")
+    c["caps_opener"] = Case("body", "A' ", head="\n\n", tail="x")
+    c["caps_opener_quotes"] = Case("body", "'AB'CD' ", head="\n\n", tail="x")
+    c["glued_units"] = Case("body", "24in ")
     # Titles (capped at 2,000 characters) and the other fields.
     c["title_prefixes"] = Case("body", "x ", title="UPDATE 1-" * 220)
     c["title_pipes"] = Case("body", "x ", title="a | " * 500)

@@ -106,6 +106,19 @@ _HEADLINE_WORDS = frozenset(
 )
 
 
+# A figure glued to its unit ("24in", "15st", "5.05pm", "1980s"): the figure is the fact,
+# and papers write the unit their own way ("24 inches", "15 stone").
+_GLUED_UNIT = re.compile(r"(\d+(?:\.\d+)?)[a-z]{1,5}")
+
+
+def _figure(tok: str) -> str:
+    m = _GLUED_UNIT.fullmatch(tok)
+    if m is None:
+        return tok
+    number = m.group(1)
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
 def numbers_from_tokens(tokens: Iterable[str]) -> list[str]:
     """Canonical number tokens as a multiset, in first-seen order.
 
@@ -120,6 +133,8 @@ def numbers_from_tokens(tokens: Iterable[str]) -> list[str]:
     for tok in tokens:
         # Most tokens are words, and a letter-only string holds no digit: skip the regex.
         if not tok.isalpha() and _NUMBER_TOKEN.search(tok):
+            if not tok.isdigit():
+                tok = _figure(tok)
             n = counts.get(tok, 0) + 1
             counts[tok] = n
             out.append(tok if n == 1 else f"{tok}{REPEAT_MARK}{n}")
@@ -288,6 +303,32 @@ def title_keys(title: str, text: str) -> list[str]:
     return list(out)
 
 
+# A paragraph that opens in capitals ("A POLICEMAN jailed yesterday", "'SUPERGRASSES'
+# WHO claim"): two words or more, letters, quotes and hyphens, then a lower-case word.
+_CAPS_WORD = r"[\"'‘“]?[A-Z][A-Z\-]*(?:['’][A-Z]+)*[\"'’”]?"  # one way to read each word
+_CAPS_OPENER = re.compile(rf"(?m)^({_CAPS_WORD}(?: {_CAPS_WORD},?){{1,30}})(?= [a-z])")
+
+
+def caps_opener_lowered(text: str) -> str:
+    """The text with a capitals opener in lower case but its first letter (all of it after
+    an opening quote, which the name rules do not read as a sentence start).
+
+    Papers set a paragraph's first words in capitals for style; read as they are,
+    every one of them looks like a name (or an acronym) the wire never had. A run of
+    one word is left alone: "BBC bosses" is an acronym, not style.
+    """
+    if _CAPS_OPENER.search(text) is None:
+        return text
+    return _CAPS_OPENER.sub(_lower_run, text)
+
+
+def _lower_run(m: re.Match[str]) -> str:
+    run = m.group(1)
+    if not run[0].isalpha():  # after an opening quote the first word is not sentence-initial
+        return run.lower()
+    return run[0] + run[1:].lower()
+
+
 def extract_facts(title: str, text: str, fp_tokens: Iterable[str]) -> Facts:
     """Facts of one article: numbers from fingerprint tokens, names from display text.
 
@@ -296,6 +337,7 @@ def extract_facts(title: str, text: str, fp_tokens: Iterable[str]) -> Facts:
     (support only) plus title-only keys; tickers count from the title too.
     """
     entities: dict[str, None] = dict.fromkeys(tickers_from_text(title))
+    text = caps_opener_lowered(text)
     for key in entities_from_text(text):
         entities.setdefault(key, None)
     for key in title_keys(title, text):

@@ -65,10 +65,12 @@ def split_wire(text: str) -> WireText:
     """The headline and the body (paragraphs one per line pair) of a PA wire text."""
     lines = text.split("\n")
     head = 0
-    # The slug block: everything up to the last rule of dashes near the top.
-    for i, line in enumerate(lines[:12]):
-        if _RULE.match(line) or _SLUG.match(line):
-            head = i + 1
+    # The slug block: the lines at the top that are blank, rules of dashes or slug lines
+    # (only at the top, so that what is left never starts with one: a fixpoint).
+    while head < len(lines) and (
+        not lines[head].strip() or _RULE.match(lines[head]) or _SLUG.match(lines[head])
+    ):
+        head += 1
     raw = "\n".join(lines[head:])
     paragraphs = [" ".join(_CONTROL.sub(" ", p).split()) for p in _BREAK.split(raw)]
     paragraphs = [p.rstrip("<").rstrip() for p in paragraphs]

@@ -6,7 +6,10 @@ import numpy as np
 
 from streamer.config import DedupSettings, Settings
 from streamer.dedup.align import ItemTokens, key_spellings, substituted
-from streamer.files_io import dedup_records
+from streamer.dedup.index import DedupIndex
+from streamer.files_io import dedup_records, records_from_dicts
+from streamer.pipeline import Pipeline
+from streamer.records import Prepared
 from streamer.text.fingerprint import Fingerprinter
 from streamer.text.tokens import fingerprint_tokens
 
@@ -42,9 +45,9 @@ def test_a_name_in_the_others_place_is_a_substitution() -> None:
 
 
 def test_spellings_of_fact_keys() -> None:
-    assert key_spellings("20#2") == [("20",)]
+    assert key_spellings("20#2") == (("20",),)
     assert ("april",) in key_spellings("@4")
-    assert key_spellings("bennett-jenkins") == [("bennett", "jenkins")]
+    assert key_spellings("bennett-jenkins") == (("bennett", "jenkins"),)
 
 
 def test_context_hash_is_the_shingle_hash() -> None:
@@ -81,3 +84,57 @@ def test_a_part_held_in_a_whole_is_contained() -> None:
     assert decision.match is not None and decision.match.kind == "contained"
     assert decision.match.part == "duplicate_of"
     assert decision.match.share is not None and decision.match.share >= 0.6
+
+
+def test_spellings_of_one_name_support_each_other() -> None:
+    from streamer.dedup.guards import abbreviates, unsupported
+
+    assert abbreviates("beds", "bedfordshire") and abbreviates("sgt", "sergeant")
+    assert not abbreviates("kent", "essex") and not abbreviates("beds", "beds")
+    assert unsupported(frozenset({"bathurst-norman"}), frozenset({"bathurst", "norman"})) == []
+    assert unsupported(frozenset({"nan"}), frozenset({"nan-joo"})) == []
+    assert unsupported(frozenset({"omaha"}), frozenset({"sioux", "city"})) == ["omaha"]
+
+
+def test_a_procedural_line_is_not_a_part_of_another_case() -> None:
+    line = "He was remanded in custody to appear before the court again next week."
+    other_case = (
+        "A company director who stole from his firm to pay gambling debts was jailed for "
+        "four years. The court heard he had taken the money over six years and hid the "
+        f"losses in false invoices. {line} His solicitor said he was deeply ashamed and "
+        "had repaid part of the money. The judge told him the breach of trust was grave. "
+        "Colleagues described a quiet man who worked late and never took a holiday, and "
+        "the firm's auditors had praised his accounts for years before a new manager "
+        "noticed that payments to a supplier in the north had doubled without any order "
+        "to match them. Police found betting slips in his car and a second set of books "
+        "at his home. He admitted the thefts at his first appearance and asked for other "
+        "offences to be taken into consideration. The firm said it had since changed the "
+        "way invoices were approved, so that no one person could sign off a payment, and "
+        "thanked the staff who had helped the inquiry through a difficult winter for all. "
+        "Outside the court his wife read a short statement asking for privacy for their "
+        "children, who had learned of the case from a neighbour, and said the family would "
+        "stand by him while he served his sentence and rebuilt his life after prison. A "
+        "charity for problem gamblers said cases like his were rising across the region."
+    )
+    records = [
+        {"id": "brief", "body": line, "published_at": "2000-03-01T10:00:00Z"},
+        {"id": "case", "body": other_case, "published_at": "2000-03-01T11:00:00Z"},
+    ]
+    pipeline = Pipeline(Settings())
+    brief, case = (pipeline.prepare_one(r) for r in records_from_dicts(records))
+    assert isinstance(brief, Prepared) and isinstance(case, Prepared)
+
+    def verdict(settings: DedupSettings) -> object:
+        index = DedupIndex(settings)
+        index.add(brief.entry)
+        derived = index._derived(case.entry)
+        index._table.put(derived.sketch, 1)
+        try:
+            return index._similar(case.entry, derived, index.store.find_id("brief"))
+        finally:
+            index._table.put(derived.sketch, 0)
+
+    # The line is all inside the other case's report (containment 1.0)...
+    assert verdict(DedupSettings(min_shingles_for_containment=8)) is not None
+    # ...and too short a part to rest a match on.
+    assert verdict(DedupSettings()) is None

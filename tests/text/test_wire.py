@@ -47,3 +47,27 @@ def test_old_charset() -> None:
         'paid £33,574 for "the car" - a loss'
     )
     assert wire_characters("item #3") == "item £3"  # a figure after # is money on PA's wire
+
+
+def test_a_capitals_opener_is_style_not_names() -> None:
+    from streamer.text.facts import caps_opener_lowered, extract_facts
+
+    text = "A POLICEMAN jailed yesterday was Tom Hale.\n\n'SUPERGRASSES' WHO claim they lied"
+    assert caps_opener_lowered(text) == (
+        "A policeman jailed yesterday was Tom Hale.\n\n'supergrasses' who claim they lied"
+    )
+    names = {k for k in extract_facts("", text, []).entities if k[:1].isalpha()}
+    assert names == {"tom", "hale"}
+    assert caps_opener_lowered("BBC bosses said") == "BBC bosses said"  # one word: an acronym
+
+
+def test_glued_units_give_the_figure() -> None:
+    from streamer.text.facts import numbers_from_tokens
+
+    assert numbers_from_tokens(["24in", "15st", "5.05pm", "1980s", "24"]) == [
+        "24",
+        "15",
+        "5.05",
+        "1980",
+        "24#2",
+    ]
