@@ -211,7 +211,9 @@ def first_output_after(settings: Settings, killed_ms: float, timeout: float = 30
         reader.close()
 
 
-def run(articles: int = 100_000, session_timeout_ms: int = 6000) -> dict[str, Any]:
+def run(
+    articles: int = 100_000, session_timeout_ms: int = 6000, keep_logs: Path | None = None
+) -> dict[str, Any]:
     stories = [s for s in bench_recovery_stories() if (s.get("body") or "").strip()]
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -263,6 +265,10 @@ def run(articles: int = 100_000, session_timeout_ms: int = 6000) -> dict[str, An
             if standby is not None:
                 standby.stop()
             prepare.stop()
+            if keep_logs is not None:
+                keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in tmp.glob("*.log"):
+                    (keep_logs / log.name).write_bytes(log.read_bytes())
         return breakdown(writer, standby, killed, first) | {
             "articles": articles,
             "session_timeout_ms": session_timeout_ms,
@@ -338,8 +344,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--session-timeout-ms", type=int, default=6000)
+    ap.add_argument("--keep-logs", type=Path, help="copy the processes' logs to this folder")
     args = ap.parse_args()
-    r = run(args.articles, args.session_timeout_ms)
+    r = run(args.articles, args.session_timeout_ms, args.keep_logs)
     print(json.dumps(r, indent=2, default=str))
     print(describe(r))
 

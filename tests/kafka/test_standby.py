@@ -8,12 +8,15 @@ the decisions can be compared with an uninterrupted run of the file path over th
   assignment); the writer's own recoveries after the join read nothing it had not written;
 * the writer is killed mid-stream; the standby's take-over starts from the journal position
   its index had reached (``warm``, ``journal_from`` > 0), not from a fresh index;
+* a writer that loses its partition (paused past its session while idle) stands by with
+  the index it had, tails the new writer's journal, and takes over again from there;
 * every input lands exactly once, no output key twice, and the decisions are the
   uninterrupted run's.
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,14 @@ from streamer.config import Settings
 from tests.conftest import REUTERS, make_settings
 from tests.kafka.kafkautil import http_get, key_of, produce, start_service, wait_for, write_config
 from tests.kafka.test_exactly_once import check, output_count, undated_first_stream, with_testing
-from tests.kafka.test_roles import Proc, events, last_assignment, metric_sum
+from tests.kafka.test_roles import (
+    Proc,
+    events,
+    last_assignment,
+    metric_sum,
+    stop_all,
+    wait_all_published,
+)
 
 pytestmark = [
     pytest.mark.kafka,
@@ -166,3 +176,56 @@ def test_standby_still_catching_up_takes_over_exactly_once(bootstrap: str, tmp_p
     check(settings, values)
     took_over = check_take_over(writer, standby)
     assert took_over["journal_records"] > 0, "the standby had caught up before the take-over"
+
+
+def test_writer_that_loses_its_partition_stands_by_with_its_index(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    """A writer paused (SIGSTOP) while idle loses its partition to the standby; resumed, it
+    stands by with the index it had and tails what the new writer journals; when that one
+    is killed, it takes over from there: no index rebuilt, the uninterrupted run's decisions."""
+    settings = make_settings(
+        bootstrap,
+        kafka={"max_poll_records": 20},
+        metrics={"enabled": True, "port": 0, "host": "127.0.0.1"},
+    )
+    values = undated_first_stream(4000)
+    first, second = values[:2000], values[2000:]
+    config = write_config(settings, tmp_path / "s.yaml")
+    group = settings.kafka.group_id
+    a = Proc("a", config, "all", group, tmp_path)
+    b = Proc("b", config, "all", group, tmp_path)
+    try:
+        produce(settings, first, [key_of(v) for v in first])
+        a.start()
+        assert wait_for(lambda: output_count(settings) >= len(first), 120, 0.5), a.tail()
+        b.start()
+        assert wait_for(lambda: last_assignment(b.log) == [] and lag(b) == 0, 60), b.tail()
+
+        assert a.proc is not None
+        a.proc.send_signal(signal.SIGSTOP)  # idle: no batch in hand
+        try:
+            assert wait_for(lambda: bool(last_assignment(b.log)), 60), b.tail()
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        held = len(assignments(a))
+        assert wait_for(lambda: len(assignments(a)) > held and last_assignment(a.log) == [], 60), (
+            a.tail()
+        )
+
+        produce(settings, second, [key_of(v) for v in second])
+        assert wait_for(lambda: output_count(settings) >= len(first) + 300, 120, 0.2), b.tail()
+        assert wait_for(lambda: (lag(a) or 0) < 200, 60, 0.2), a.tail()
+        b.kill()
+        assert output_count(settings) < len(values), "b finished before the kill"
+        wait_all_published(settings, [a, b], timeout=180)
+        stop_all([a])
+    finally:
+        a.cleanup()
+        b.cleanup()
+
+    check(settings, values)
+    log = a.log.read_text()
+    assert "index no longer follows the journal" not in log, "a rebuilt its index"
+    before, took_over = recoveries(a)[0], recoveries(a)[-1]
+    assert took_over["warm"] and took_over["journal_from"] > before["journal_from"], took_over
