@@ -211,6 +211,29 @@ def first_output_after(settings: Settings, killed_ms: float, timeout: float = 30
         reader.close()
 
 
+def kill_writer_under_load(
+    settings: Settings, stories: list[dict[str, Any]], writer: Instance, standby: Instance
+) -> tuple[dict[str, int | None], float, float]:
+    """With inputs arriving and the writer publishing, SIGKILL it; its memory and the
+    standby's just before, the kill's wall time, and the first output's broker time after."""
+    with steady_inputs(settings, stories):
+        outs = output_partitions(settings)
+        reader = make_consumer(settings, None)
+        try:
+            writer.wait(
+                "writer publishing",
+                lambda: sum(end_offsets(reader, outs).values()) >= 2 * RATE,
+                60,
+            )
+        finally:
+            reader.close()
+        rss = {"writer_rss_bytes": writer.rss_bytes(), "standby_rss_bytes": standby.rss_bytes()}
+        killed = time.time()
+        writer.stop(signal.SIGKILL)
+        first = first_output_after(settings, killed * 1000)
+    return rss, killed, first
+
+
 def run(
     articles: int = 100_000, session_timeout_ms: int = 6000, keep_logs: Path | None = None
 ) -> dict[str, Any]:
@@ -243,21 +266,7 @@ def run(
                 return lag == 0 and bool(sb.events("partitions assigned"))
 
             standby_warm = standby.wait("standby warm", warm, budget)
-            with steady_inputs(settings, stories):
-                outs = output_partitions(settings)
-                reader = make_consumer(settings, None)
-                try:
-                    writer.wait(
-                        "writer publishing",
-                        lambda: sum(end_offsets(reader, outs).values()) >= 2 * RATE,
-                        60,
-                    )
-                finally:
-                    reader.close()
-                rss = {"writer_rss_bytes": writer.rss_bytes(), "standby_rss_bytes": sb.rss_bytes()}
-                killed = time.time()
-                writer.stop(signal.SIGKILL)
-                first = first_output_after(settings, killed * 1000)
+            rss, killed, first = kill_writer_under_load(settings, stories, writer, sb)
             lag_when_killed = standby_lag(standby.port)
             standby.wait("standby committing", lambda: bool(sb.events("batch committed")), 60)
         finally:

@@ -81,6 +81,9 @@ class Metrics:
     def __init__(
         self, registry: CollectorRegistry | None = None, stuck_batch_seconds: float = 60.0
     ) -> None:
+        """Every metric the service exports, created once, here: one table to read against the
+        dashboard and the alerts. It is long because the list is; split, it would hide which
+        series exist."""
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         ProcessCollector(registry=r)

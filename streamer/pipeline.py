@@ -46,7 +46,7 @@ from streamer.records import (
     record_size,
 )
 from streamer.text.chars import TextTooLarge
-from streamer.text.content import normalize_content
+from streamer.text.content import NormalizedText, normalize_content
 from streamer.text.dates import parse_published_at, record_time
 from streamer.text.facts import extract_facts
 from streamer.text.fingerprint import Fingerprinter, content_hash
@@ -175,25 +175,7 @@ class Preparer:
         raw = parse_raw(record.value, limits.max_message_bytes, limits.max_id_bytes)
         now = self.clock()
         ingested_at = record_time(record.timestamp_ms, now=now, slack=limits.future_slack)
-        try:
-            norm = normalize_content(
-                title=raw.title, body=raw.body, html=raw.html, language=raw.language
-            )
-        except TextTooLarge as exc:
-            raise RecordError(
-                "too_large", f"{exc}; the output limit is {limits.max_output_bytes} bytes"
-            ) from exc
-        if not norm.text.strip():
-            raise RecordError("no_text", "no text left after normalization (markup only?)")
-        # Normalization can grow text (NFKC expands some characters up to 18-fold); an
-        # output bigger than the producer may send would fail on every retry.
-        out_bytes = len(orjson.dumps(norm.text)) + len(orjson.dumps(norm.title))
-        if out_bytes > self.settings.limits.max_output_bytes:
-            raise RecordError(
-                "too_large",
-                f"normalized article is {out_bytes} bytes; the output limit is "
-                f"{self.settings.limits.max_output_bytes}",
-            )
+        norm = self.normalize(raw)
         published_at, date_fallback = parse_published_at(
             raw.published_at, now=now, slack=limits.future_slack
         )
@@ -241,6 +223,31 @@ class Preparer:
             passage_keys(tokens, fp, self.settings.dedup), fp.token_hashes(tokens)
         )
         return Prepared(source=record, article=article, entry=entry)
+
+    def normalize(self, raw: RawArticle) -> NormalizedText:
+        """The article's text, or the ``RecordError`` that says why there is none we may
+        publish: nothing left, or more than the producer may send."""
+        limits = self.settings.limits
+        try:
+            norm = normalize_content(
+                title=raw.title, body=raw.body, html=raw.html, language=raw.language
+            )
+        except TextTooLarge as exc:
+            raise RecordError(
+                "too_large", f"{exc}; the output limit is {limits.max_output_bytes} bytes"
+            ) from exc
+        if not norm.text.strip():
+            raise RecordError("no_text", "no text left after normalization (markup only?)")
+        # Normalization can grow text (NFKC expands some characters up to 18-fold); an
+        # output bigger than the producer may send would fail on every retry.
+        out_bytes = len(orjson.dumps(norm.text)) + len(orjson.dumps(norm.title))
+        if out_bytes > limits.max_output_bytes:
+            raise RecordError(
+                "too_large",
+                f"normalized article is {out_bytes} bytes; the output limit is "
+                f"{limits.max_output_bytes}",
+            )
+        return norm
 
 
 def fingerprint_tokens_of(title: str, text: str) -> list[str]:

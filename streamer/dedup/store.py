@@ -84,7 +84,12 @@ class Store(Protocol):
 
 
 class RowStore:
-    """The rows of one window, their arenas and chains. ``len`` is the live rows."""
+    """The rows of one window, their arenas and chains. ``len`` is the live rows.
+
+    A little over 300 lines: the columns' layout, growth and renumbering must change
+    together (a row's sequence number, its arena offsets and its chain links name the
+    same thing), so they stay in one class; the pieces that stand alone are ``columns``
+    and ``bands``."""
 
     def __init__(self, bands: int) -> None:
         self.n_bands = bands

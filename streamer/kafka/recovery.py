@@ -180,15 +180,7 @@ class Recovery:
         state, scan_from = resume_points(assigned, checkpoints, committed, self.reset_offset)
 
         # 3. the tail published past the checkpoints
-        scanned = 0
-        input_topics = {tp.topic for tp in assigned}
-        for rec in read_to_end(self.reader, scan_from, ends=ends):
-            coords = parse_headers(rec.headers)
-            scanned += 1
-            if coords is not None and unaccounted(coords, state, input_topics):
-                state.published_tail[coords] = Coordinates(
-                    topic=rec.topic, partition=rec.partition, offset=rec.offset
-                )
+        scanned = self.scan_tail(scan_from, ends, state, {tp.topic for tp in assigned})
         state.output_positions = {
             partition_key(tp.topic, tp.partition): end for tp, end in ends.items()
         }
@@ -211,6 +203,26 @@ class Recovery:
         )
         log.info("recovered", extra=recovered.log_fields())
         return recovered
+
+    def scan_tail(
+        self,
+        scan_from: dict[TopicPartition, int],
+        ends: dict[TopicPartition, int],
+        state: BatchState,
+        input_topics: set[str],
+    ) -> int:
+        """Notes each output past the checkpoints whose input no checkpoint accounts for (the
+        batch published but not journaled), so it is not published again; returns how many
+        output records were read."""
+        scanned = 0
+        for rec in read_to_end(self.reader, scan_from, ends=ends):
+            coords = parse_headers(rec.headers)
+            scanned += 1
+            if coords is not None and unaccounted(coords, state, input_topics):
+                state.published_tail[coords] = Coordinates(
+                    topic=rec.topic, partition=rec.partition, offset=rec.offset
+                )
+        return scanned
 
     @staticmethod
     def progress(n: int) -> None:

@@ -66,6 +66,11 @@ class ConsumerService:
 
     ``stateless`` roles are ready as soon as they hold partitions; the others
     only once ``catch_up`` has run after the assignment.
+
+    A little over 300 lines, on purpose: the loop's whole life (start, poll, rebalance,
+    reset, close) is the thing to read when a fault is in question, and the roles plug in
+    through the few methods at the top; the broker checks and rewinds live in ``clients``,
+    ``reset`` and ``probe``.
     """
 
     role: str
