@@ -51,6 +51,8 @@ from streamer.text.fingerprint import Fingerprinter
 
 # At most this many candidates (most shared bands first) are verified per decision.
 MAX_VERIFIED_CANDIDATES = 24
+# At most this many other clusters a duplicate names in ``match.also``.
+MAX_ALSO = 4
 _FACTS_CACHE = 512
 
 
@@ -77,6 +79,15 @@ class _Verdict:
     contained: bool = False  # matched on containment alone: a part of the other
     item_is_part: bool = False  # the item is the smaller of the two
     guards: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _ItemGuards:
+    """What the guards ask of the item being decided, made once per decision (the facts
+    at the first candidate that is similar)."""
+
+    tokens: ItemTokens | None
+    facts: FactView | None = None
 
 
 class DedupIndex:
@@ -190,16 +201,15 @@ class DedupIndex:
                 similarity=1.0,
                 match=MatchInfo(kind="exact", jaccard=1.0, containment=1.0),
             )
-        best = self._best_match(item, derived)
+        best, article_id, cluster, also = self._best_match(item, derived)
         if best is None:
             return Decision(duplicate_of=None, cluster_id=item.id)
-        article_id, cluster = store.id_cluster(best.row)
         return Decision(
             duplicate_of=article_id,
             cluster_id=cluster,
             similarity=round(best.similarity, 4),
             match=match_info(
-                best.jaccard, best.containment, best.guards, best.contained, best.item_is_part
+                best.jaccard, best.containment, best.guards, best.contained, best.item_is_part, also
             ),
         )
 
@@ -248,38 +258,73 @@ class DedupIndex:
                 elif hits > f[0]:
                     f[0] = hits
 
-    def _best_match(self, item: IndexEntry, derived: Derived) -> _Verdict | None:
-        """The best verified candidate that passes the guards, or None."""
+    def _best_match(
+        self, item: IndexEntry, derived: Derived
+    ) -> tuple[_Verdict | None, str, str, list[str]]:
+        """The best verified candidate that passes the guards (or None), its id and cluster,
+        and the other clusters of candidates that pass too (``match.also``).
+
+        The choice stops at a candidate sharing far fewer bands than the match in hand;
+        the candidates left are then verified only for ``also``, and only those in a
+        cluster not yet named, up to ``MAX_ALSO``: the choice is the same with or without.
+        """
         candidates = self._candidates(item, derived)
         if not candidates:
-            return None
+            return None, "", "", []
         best: _Verdict | None = None
-        best_hits = 0
-        item_facts: FactView | None = None
+        best_hits, stop = 0, len(candidates)
+        passed: list[int] = []
         hashes = item.token_hashes
-        item_tokens = None if hashes is None else ItemTokens(hashes, self._hasher)
-        sketch = derived.sketch
+        mine = _ItemGuards(None if hashes is None else ItemTokens(hashes, self._hasher))
         table = self._table
-        table.put(sketch, 1)
+        table.put(derived.sketch, 1)
         try:
-            for row, hits in candidates:
+            for n, (row, hits) in enumerate(candidates):
                 if best is not None and 2 * hits < best_hits:
-                    break  # far fewer shared bands than the match in hand: not a better one
-                verdict = self._similar(item, derived, row)
+                    stop = n  # far fewer shared bands than the match in hand: not a better one
+                    break
+                verdict = self._verify(item, derived, row, mine)
                 if verdict is None:
                     continue
-                if item_facts is None:
-                    item_facts = FactView.of(item.numbers, item.entities, item.n_tokens)
-                aligned = None if item_tokens is None else self._aligned(item_tokens, row)
-                guards, refused = self._check(item_facts, self._row_facts(row), aligned)
-                if refused is not None:
-                    continue
-                verdict.guards = guards
+                passed.append(row)
                 if best is None or verdict.rank > best.rank:
                     best, best_hits = verdict, max(best_hits, hits)
+            if best is None:
+                return None, "", "", []
+            id_cluster = self.store.id_cluster
+            article_id, cluster = id_cluster(best.row)
+            also = (
+                also_clusters(cluster, [id_cluster(r)[1] for r in passed])
+                if len(passed) > 1
+                else []
+            )
+            for row, _ in candidates[stop:]:
+                if len(also) >= MAX_ALSO:
+                    break
+                other = id_cluster(row)[1]
+                if other == cluster or other in also:
+                    continue
+                if self._verify(item, derived, row, mine) is not None:
+                    also.append(other)
         finally:
-            table.put(sketch, 0)
-        return best
+            table.put(derived.sketch, 0)
+        return best, article_id, cluster, also
+
+    def _verify(
+        self, item: IndexEntry, derived: Derived, row: int, mine: _ItemGuards
+    ) -> _Verdict | None:
+        """The verdict on ``row`` with the guards it passed, or None (too far, or refused)."""
+        verdict = self._similar(item, derived, row)
+        if verdict is None:
+            return None
+        if mine.facts is None:
+            mine.facts = FactView.of(item.numbers, item.entities, item.n_tokens)
+        aligned = None if mine.tokens is None else self._aligned(mine.tokens, row)
+        guards, refused = self._check(mine.facts, self._row_facts(row), aligned)
+        if refused is not None:
+            return None
+        verdict.guards = guards
+        return verdict
 
     def _similar(self, item: IndexEntry, derived: Derived, row: int) -> _Verdict | None:
         """The similarity verdict on ``row`` (guards not yet asked), or None if too far."""
@@ -393,14 +438,37 @@ class DedupIndex:
         return self.store.evict_before(cutoff)
 
 
+def also_clusters(chosen: str, clusters: list[str]) -> list[str]:
+    """The clusters other than ``chosen`` among ``clusters`` (those of the candidates that
+    passed, in candidate order), each once, at most ``MAX_ALSO``: ``match.also``."""
+    out: list[str] = []
+    for cluster in clusters:
+        if len(out) >= MAX_ALSO:
+            break
+        if cluster != chosen and cluster not in out:
+            out.append(cluster)
+    return out
+
+
 def match_info(
-    jaccard: float, containment: float, guards: list[str], contained: bool, item_is_part: bool
+    jaccard: float,
+    containment: float,
+    guards: list[str],
+    contained: bool,
+    item_is_part: bool,
+    also: list[str] | None = None,
 ) -> MatchInfo:
     """A near match's ``MatchInfo``: ``contained`` when it rests on containment alone
-    (a part held in the other), saying which side is the part and its share."""
+    (a part held in the other), saying which side is the part and its share; ``also``,
+    the other clusters the item matched (output only: no decision, journal or store
+    holds it)."""
     if not contained:
         return MatchInfo(
-            kind="near", jaccard=round(jaccard, 4), containment=round(containment, 4), guards=guards
+            kind="near",
+            jaccard=round(jaccard, 4),
+            containment=round(containment, 4),
+            guards=guards,
+            also=also or [],
         )
     return MatchInfo(
         kind="contained",
@@ -409,6 +477,7 @@ def match_info(
         guards=guards,
         part="this" if item_is_part else "duplicate_of",
         share=round(containment, 4),
+        also=also or [],
     )
 
 
