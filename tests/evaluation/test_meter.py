@@ -20,6 +20,7 @@ from streamer.evaluation.meter import (
 )
 from streamer.evaluation.systems import naive_clusters, published_clusters, streamer_clusters
 from streamer.files_io import dedup_records, records_from_dicts
+from streamer.models import ArticleRecord
 from streamer.pipeline import Pipeline
 from streamer.records import Prepared
 
@@ -141,3 +142,9 @@ def test_a_night_lead_stitched_from_takes_names_every_take(texts: dict[str, Mete
     second = takes[1]  # shares 70% of its 5-grams with the night lead
     assert decision.cluster_id != second
     assert not clusters.linked(second, night) and clusters.story_linked(second, night)
+    # The value produced to news.duplicates carries it, as pydantic writes the record.
+    value = results[-1].value
+    assert value is not None
+    record = ArticleRecord.model_validate_json(value)
+    assert record.match is not None and record.match.also == decision.match.also
+    assert record.model_dump_json().encode() == value
