@@ -8,6 +8,12 @@ must pass the fact guards (``guards``) so templated items that differ in
 figures or names are never merged. Same id and exact content are decided
 before either, by lookups.
 
+A duplicate joins one cluster, and a published ``cluster_id`` never changes; the
+other clusters whose candidates passed too are named in ``match.also`` (a story
+sent in takes, one cluster each, and an article stitched from several). Naming
+them changes no choice: candidates past the choice's early stop are verified for
+``also`` alone.
+
 The index is written against ``store.Store`` (the window without a Python
 object per article) and keeps only the policy: what counts as a match, which
 match wins, and the window. It does no I/O: the journal persists what ``add``
@@ -35,7 +41,7 @@ did, without the wall clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,6 +52,7 @@ from streamer.dedup.entry import Derived, IndexEntry, derive
 from streamer.dedup.guards import Aligned, FactView, check_guards
 from streamer.dedup.passages import PASSAGE_BANDS, Passages
 from streamer.dedup.store import RowStore, Store
+from streamer.dedup.verdict import Verdict, also_clusters, match_info, overlap16
 from streamer.models import MatchInfo
 from streamer.text.fingerprint import Fingerprinter
 
@@ -67,18 +74,6 @@ class Decision:
     @property
     def is_duplicate(self) -> bool:
         return self.duplicate_of is not None
-
-
-@dataclass(slots=True)
-class _Verdict:
-    row: int
-    jaccard: float
-    containment: float
-    similarity: float  # the evidence that matched: Jaccard, or containment for a cut
-    rank: float  # how good a match: a near-identical copy beats a cut that fits inside
-    contained: bool = False  # matched on containment alone: a part of the other
-    item_is_part: bool = False  # the item is the smaller of the two
-    guards: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -260,7 +255,7 @@ class DedupIndex:
 
     def _best_match(
         self, item: IndexEntry, derived: Derived
-    ) -> tuple[_Verdict | None, str, str, list[str]]:
+    ) -> tuple[Verdict | None, str, str, list[str]]:
         """The best verified candidate that passes the guards (or None), its id and cluster,
         and the other clusters of candidates that pass too (``match.also``).
 
@@ -271,7 +266,7 @@ class DedupIndex:
         candidates = self._candidates(item, derived)
         if not candidates:
             return None, "", "", []
-        best: _Verdict | None = None
+        best: Verdict | None = None
         best_hits, stop = 0, len(candidates)
         passed: list[int] = []
         hashes = item.token_hashes
@@ -294,7 +289,7 @@ class DedupIndex:
             id_cluster = self.store.id_cluster
             article_id, cluster = id_cluster(best.row)
             also = (
-                also_clusters(cluster, [id_cluster(r)[1] for r in passed])
+                also_clusters(cluster, [id_cluster(r)[1] for r in passed], MAX_ALSO)
                 if len(passed) > 1
                 else []
             )
@@ -312,7 +307,7 @@ class DedupIndex:
 
     def _verify(
         self, item: IndexEntry, derived: Derived, row: int, mine: _ItemGuards
-    ) -> _Verdict | None:
+    ) -> Verdict | None:
         """The verdict on ``row`` with the guards it passed, or None (too far, or refused)."""
         verdict = self._similar(item, derived, row)
         if verdict is None:
@@ -326,7 +321,7 @@ class DedupIndex:
         verdict.guards = guards
         return verdict
 
-    def _similar(self, item: IndexEntry, derived: Derived, row: int) -> _Verdict | None:
+    def _similar(self, item: IndexEntry, derived: Derived, row: int) -> Verdict | None:
         """The similarity verdict on ``row`` (guards not yet asked), or None if too far."""
         s = self.settings
         fingerprints, n_cand, repeats = self.store.fingerprints(row)
@@ -351,7 +346,7 @@ class DedupIndex:
         if not (by_jaccard or by_containment):
             return None
         similarity = max(jaccard, containment) if by_containment else jaccard
-        return _Verdict(
+        return Verdict(
             row,
             jaccard,
             containment,
@@ -436,68 +431,3 @@ class DedupIndex:
     def evict_before(self, cutoff: float) -> list[str]:
         """Drop every article older than ``cutoff`` (epoch seconds); memory follows the window."""
         return self.store.evict_before(cutoff)
-
-
-def also_clusters(chosen: str, clusters: list[str]) -> list[str]:
-    """The clusters other than ``chosen`` among ``clusters`` (those of the candidates that
-    passed, in candidate order), each once, at most ``MAX_ALSO``: ``match.also``."""
-    out: list[str] = []
-    for cluster in clusters:
-        if len(out) >= MAX_ALSO:
-            break
-        if cluster != chosen and cluster not in out:
-            out.append(cluster)
-    return out
-
-
-def match_info(
-    jaccard: float,
-    containment: float,
-    guards: list[str],
-    contained: bool,
-    item_is_part: bool,
-    also: list[str] | None = None,
-) -> MatchInfo:
-    """A near match's ``MatchInfo``: ``contained`` when it rests on containment alone
-    (a part held in the other), saying which side is the part and its share; ``also``,
-    the other clusters the item matched (output only: no decision, journal or store
-    holds it)."""
-    if not contained:
-        return MatchInfo(
-            kind="near",
-            jaccard=round(jaccard, 4),
-            containment=round(containment, 4),
-            guards=guards,
-            also=also or [],
-        )
-    return MatchInfo(
-        kind="contained",
-        jaccard=round(jaccard, 4),
-        containment=round(containment, 4),
-        guards=guards,
-        part="this" if item_is_part else "duplicate_of",
-        share=round(containment, 4),
-        also=also or [],
-    )
-
-
-def overlap16(
-    a: np.ndarray, ranks: np.ndarray | None, b: np.ndarray, n_a: int, n_b: int
-) -> tuple[float, float]:
-    """Jaccard and containment of two shingle sets, from their 16-bit fingerprints.
-
-    The fingerprints are sorted multisets (two shingles of one article may fold to
-    one value), counted with multiplicity so that folding loses nothing: the k-th
-    copy of a value in ``a`` (``ranks``) matches if ``b`` has k+1 copies. The sizes
-    are the true shingle counts. The measures are then exact unless two different
-    shingles of the two articles share a fingerprint: about |a|*|b|/65536 spurious
-    matches a pair, a fraction of one element for news-sized sets.
-    """
-    if a.size == 0 or b.size == 0:
-        return 0.0, 0.0
-    pos = np.searchsorted(b, a)
-    if ranks is not None:
-        pos += ranks
-    np.minimum(pos, b.size - 1, out=pos)
-    inter = min(int(np.count_nonzero(b[pos] == a)), n_a, n_b)
-    return inter / (n_a + n_b - inter), inter / min(n_a, n_b)

@@ -25,14 +25,9 @@ from streamer.dedup.align import ItemTokens, substituted
 from streamer.dedup.bands import SLOT_BITS
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.guards import FactView, check_guards
-from streamer.dedup.index import (
-    MAX_ALSO,
-    MAX_VERIFIED_CANDIDATES,
-    Decision,
-    also_clusters,
-    match_info,
-)
+from streamer.dedup.index import MAX_ALSO, MAX_VERIFIED_CANDIDATES, Decision
 from streamer.dedup.passages import PASSAGE_BANDS
+from streamer.dedup.verdict import also_clusters, match_info
 from streamer.models import MatchInfo
 from streamer.text.fact_keys import TITLE_PREFIX
 from streamer.text.fingerprint import Fingerprinter
@@ -180,7 +175,7 @@ class DictIndex:
         match, jaccard, containment, similarity, _, guards = best
         # The other clusters that pass: those verified for the choice, then the candidates
         # past its stop, each only if its cluster is not named yet, up to MAX_ALSO.
-        also = also_clusters(match.cluster_id, passed)
+        also = also_clusters(match.cluster_id, passed, MAX_ALSO)
         for cand, _ in candidates[stop:]:
             if len(also) >= MAX_ALSO:
                 break
