@@ -135,6 +135,13 @@ class MatchInfo(BaseModel):
     # the part's shingles found in the whole.
     part: Literal["this", "duplicate_of"] | None = None
     share: float | None = None
+    # kinds "near" and "contained": the cluster ids of other indexed articles this record
+    # also matched (similar, and passing the guards) that sit in clusters other than its
+    # ``cluster_id``, in candidate order (most shared LSH bands first), at most 4. A wire
+    # story sent in takes makes one cluster per take; an article stitched from several
+    # joins one and names the others here. Output only: it changes no decision, and no
+    # cluster_id is ever rewritten.
+    also: list[str] = Field(default_factory=list)
 
 
 class NormalizedArticle(BaseModel):

@@ -8,6 +8,12 @@ must pass the fact guards (``guards``) so templated items that differ in
 figures or names are never merged. Same id and exact content are decided
 before either, by lookups.
 
+A duplicate joins one cluster, and a published ``cluster_id`` never changes; the
+other clusters whose candidates passed too are named in ``match.also`` (a story
+sent in takes, one cluster each, and an article stitched from several). Naming
+them changes no choice: candidates past the choice's early stop are verified for
+``also`` alone.
+
 The index is written against ``store.Store`` (the window without a Python
 object per article) and keeps only the policy: what counts as a match, which
 match wins, and the window. It does no I/O: the journal persists what ``add``
@@ -35,7 +41,7 @@ did, without the wall clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,11 +52,14 @@ from streamer.dedup.entry import Derived, IndexEntry, derive
 from streamer.dedup.guards import Aligned, FactView, check_guards
 from streamer.dedup.passages import PASSAGE_BANDS, Passages
 from streamer.dedup.store import RowStore, Store
+from streamer.dedup.verdict import Verdict, also_clusters, match_info, overlap16
 from streamer.models import MatchInfo
 from streamer.text.fingerprint import Fingerprinter
 
 # At most this many candidates (most shared bands first) are verified per decision.
 MAX_VERIFIED_CANDIDATES = 24
+# At most this many other clusters a duplicate names in ``match.also``.
+MAX_ALSO = 4
 _FACTS_CACHE = 512
 
 
@@ -68,15 +77,12 @@ class Decision:
 
 
 @dataclass(slots=True)
-class _Verdict:
-    row: int
-    jaccard: float
-    containment: float
-    similarity: float  # the evidence that matched: Jaccard, or containment for a cut
-    rank: float  # how good a match: a near-identical copy beats a cut that fits inside
-    contained: bool = False  # matched on containment alone: a part of the other
-    item_is_part: bool = False  # the item is the smaller of the two
-    guards: list[str] = field(default_factory=list)
+class _ItemGuards:
+    """What the guards ask of the item being decided, made once per decision (the facts
+    at the first candidate that is similar)."""
+
+    tokens: ItemTokens | None
+    facts: FactView | None = None
 
 
 class DedupIndex:
@@ -190,16 +196,15 @@ class DedupIndex:
                 similarity=1.0,
                 match=MatchInfo(kind="exact", jaccard=1.0, containment=1.0),
             )
-        best = self._best_match(item, derived)
+        best, article_id, cluster, also = self._best_match(item, derived)
         if best is None:
             return Decision(duplicate_of=None, cluster_id=item.id)
-        article_id, cluster = store.id_cluster(best.row)
         return Decision(
             duplicate_of=article_id,
             cluster_id=cluster,
             similarity=round(best.similarity, 4),
             match=match_info(
-                best.jaccard, best.containment, best.guards, best.contained, best.item_is_part
+                best.jaccard, best.containment, best.guards, best.contained, best.item_is_part, also
             ),
         )
 
@@ -248,40 +253,75 @@ class DedupIndex:
                 elif hits > f[0]:
                     f[0] = hits
 
-    def _best_match(self, item: IndexEntry, derived: Derived) -> _Verdict | None:
-        """The best verified candidate that passes the guards, or None."""
+    def _best_match(
+        self, item: IndexEntry, derived: Derived
+    ) -> tuple[Verdict | None, str, str, list[str]]:
+        """The best verified candidate that passes the guards (or None), its id and cluster,
+        and the other clusters of candidates that pass too (``match.also``).
+
+        The choice stops at a candidate sharing far fewer bands than the match in hand;
+        the candidates left are then verified only for ``also``, and only those in a
+        cluster not yet named, up to ``MAX_ALSO``: the choice is the same with or without.
+        """
         candidates = self._candidates(item, derived)
         if not candidates:
-            return None
-        best: _Verdict | None = None
-        best_hits = 0
-        item_facts: FactView | None = None
+            return None, "", "", []
+        best: Verdict | None = None
+        best_hits, stop = 0, len(candidates)
+        passed: list[int] = []
         hashes = item.token_hashes
-        item_tokens = None if hashes is None else ItemTokens(hashes, self._hasher)
-        sketch = derived.sketch
+        mine = _ItemGuards(None if hashes is None else ItemTokens(hashes, self._hasher))
         table = self._table
-        table.put(sketch, 1)
+        table.put(derived.sketch, 1)
         try:
-            for row, hits in candidates:
+            for n, (row, hits) in enumerate(candidates):
                 if best is not None and 2 * hits < best_hits:
-                    break  # far fewer shared bands than the match in hand: not a better one
-                verdict = self._similar(item, derived, row)
+                    stop = n  # far fewer shared bands than the match in hand: not a better one
+                    break
+                verdict = self._verify(item, derived, row, mine)
                 if verdict is None:
                     continue
-                if item_facts is None:
-                    item_facts = FactView.of(item.numbers, item.entities, item.n_tokens)
-                aligned = None if item_tokens is None else self._aligned(item_tokens, row)
-                guards, refused = self._check(item_facts, self._row_facts(row), aligned)
-                if refused is not None:
-                    continue
-                verdict.guards = guards
+                passed.append(row)
                 if best is None or verdict.rank > best.rank:
                     best, best_hits = verdict, max(best_hits, hits)
+            if best is None:
+                return None, "", "", []
+            id_cluster = self.store.id_cluster
+            article_id, cluster = id_cluster(best.row)
+            also = (
+                also_clusters(cluster, [id_cluster(r)[1] for r in passed], MAX_ALSO)
+                if len(passed) > 1
+                else []
+            )
+            for row, _ in candidates[stop:]:
+                if len(also) >= MAX_ALSO:
+                    break
+                other = id_cluster(row)[1]
+                if other == cluster or other in also:
+                    continue
+                if self._verify(item, derived, row, mine) is not None:
+                    also.append(other)
         finally:
-            table.put(sketch, 0)
-        return best
+            table.put(derived.sketch, 0)
+        return best, article_id, cluster, also
 
-    def _similar(self, item: IndexEntry, derived: Derived, row: int) -> _Verdict | None:
+    def _verify(
+        self, item: IndexEntry, derived: Derived, row: int, mine: _ItemGuards
+    ) -> Verdict | None:
+        """The verdict on ``row`` with the guards it passed, or None (too far, or refused)."""
+        verdict = self._similar(item, derived, row)
+        if verdict is None:
+            return None
+        if mine.facts is None:
+            mine.facts = FactView.of(item.numbers, item.entities, item.n_tokens)
+        aligned = None if mine.tokens is None else self._aligned(mine.tokens, row)
+        guards, refused = self._check(mine.facts, self._row_facts(row), aligned)
+        if refused is not None:
+            return None
+        verdict.guards = guards
+        return verdict
+
+    def _similar(self, item: IndexEntry, derived: Derived, row: int) -> Verdict | None:
         """The similarity verdict on ``row`` (guards not yet asked), or None if too far."""
         s = self.settings
         fingerprints, n_cand, repeats = self.store.fingerprints(row)
@@ -306,7 +346,7 @@ class DedupIndex:
         if not (by_jaccard or by_containment):
             return None
         similarity = max(jaccard, containment) if by_containment else jaccard
-        return _Verdict(
+        return Verdict(
             row,
             jaccard,
             containment,
@@ -391,44 +431,3 @@ class DedupIndex:
     def evict_before(self, cutoff: float) -> list[str]:
         """Drop every article older than ``cutoff`` (epoch seconds); memory follows the window."""
         return self.store.evict_before(cutoff)
-
-
-def match_info(
-    jaccard: float, containment: float, guards: list[str], contained: bool, item_is_part: bool
-) -> MatchInfo:
-    """A near match's ``MatchInfo``: ``contained`` when it rests on containment alone
-    (a part held in the other), saying which side is the part and its share."""
-    if not contained:
-        return MatchInfo(
-            kind="near", jaccard=round(jaccard, 4), containment=round(containment, 4), guards=guards
-        )
-    return MatchInfo(
-        kind="contained",
-        jaccard=round(jaccard, 4),
-        containment=round(containment, 4),
-        guards=guards,
-        part="this" if item_is_part else "duplicate_of",
-        share=round(containment, 4),
-    )
-
-
-def overlap16(
-    a: np.ndarray, ranks: np.ndarray | None, b: np.ndarray, n_a: int, n_b: int
-) -> tuple[float, float]:
-    """Jaccard and containment of two shingle sets, from their 16-bit fingerprints.
-
-    The fingerprints are sorted multisets (two shingles of one article may fold to
-    one value), counted with multiplicity so that folding loses nothing: the k-th
-    copy of a value in ``a`` (``ranks``) matches if ``b`` has k+1 copies. The sizes
-    are the true shingle counts. The measures are then exact unless two different
-    shingles of the two articles share a fingerprint: about |a|*|b|/65536 spurious
-    matches a pair, a fraction of one element for news-sized sets.
-    """
-    if a.size == 0 or b.size == 0:
-        return 0.0, 0.0
-    pos = np.searchsorted(b, a)
-    if ranks is not None:
-        pos += ranks
-    np.minimum(pos, b.size - 1, out=pos)
-    inter = min(int(np.count_nonzero(b[pos] == a)), n_a, n_b)
-    return inter / (n_a + n_b - inter), inter / min(n_a, n_b)

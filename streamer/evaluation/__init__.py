@@ -19,6 +19,8 @@ order the data flows:
 
 * ``meter``: the second data set, METER (real editorial reuse): it loads its file
   with ``corpus.load_jsonl``, builds its own pairs and scores, runs the systems'
-  clusters (``systems.streamer_clusters``, ``systems.naive_clusters``), and is one
+  clusters (``systems.streamer_clusters``, ``systems.naive_clusters``: a
+  ``meter.Clusters``, with what each record's ``match.also`` names), scores them
+  strictly and at story level, and is one
   more report of ``cli.main``, skipped with a reason when its file is absent.
 """

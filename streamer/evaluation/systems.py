@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from streamer.config import Settings
 from streamer.evaluation.baseline import naive_decisions
+from streamer.evaluation.meter import Clusters, ClusterSystem
 from streamer.files_io import dedup_records
 from streamer.models import Outcome
 from streamer.records import Result
@@ -30,29 +31,33 @@ def published_links(results: list[Result]) -> dict[str, str | None]:
     return out
 
 
-def published_clusters(results: list[Result]) -> dict[str, str]:
-    """Article id -> ``cluster_id`` of every clean or duplicate result."""
-    return {
-        result.article_id: result.decision.cluster_id
-        for result in results
-        if result.outcome is not Outcome.DEADLETTER
-        and result.article_id is not None
-        and result.decision is not None
-    }
+def published_clusters(results: list[Result]) -> Clusters:
+    """Article id -> ``cluster_id`` of every clean or duplicate result, and -> the other
+    clusters its ``match.also`` names (duplicates that name any)."""
+    cluster: dict[str, str] = {}
+    also: dict[str, tuple[str, ...]] = {}
+    for result in results:
+        decision = result.decision
+        if result.outcome is Outcome.DEADLETTER or result.article_id is None or decision is None:
+            continue
+        cluster[result.article_id] = decision.cluster_id
+        if decision.match is not None and decision.match.also:
+            also[result.article_id] = tuple(decision.match.also)
+    return Clusters(cluster, also)
 
 
-def streamer_clusters(settings: Settings) -> Callable[[list[dict]], dict[str, str]]:
+def streamer_clusters(settings: Settings) -> ClusterSystem:
     """The real pipeline's clusters (``files_io.dedup_records``, as ``streamer dedup``)."""
 
-    def system(records: list[dict]) -> dict[str, str]:
+    def system(records: list[dict]) -> Clusters:
         return published_clusters(dedup_records(records, settings))
 
     return system
 
 
-def naive_clusters(records: list[dict]) -> dict[str, str]:
+def naive_clusters(records: list[dict]) -> Clusters:
     """The naive baseline's clusters: a duplicate joins its root's, a clean record is its own."""
-    return {rid: root or rid for rid, root in naive_decisions(records).items()}
+    return Clusters({rid: root or rid for rid, root in naive_decisions(records).items()})
 
 
 def streamer_system(settings: Settings) -> System:

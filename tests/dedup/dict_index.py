@@ -25,8 +25,9 @@ from streamer.dedup.align import ItemTokens, substituted
 from streamer.dedup.bands import SLOT_BITS
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.guards import FactView, check_guards
-from streamer.dedup.index import MAX_VERIFIED_CANDIDATES, Decision, match_info
+from streamer.dedup.index import MAX_ALSO, MAX_VERIFIED_CANDIDATES, Decision
 from streamer.dedup.passages import PASSAGE_BANDS
+from streamer.dedup.verdict import also_clusters, match_info
 from streamer.models import MatchInfo
 from streamer.text.fact_keys import TITLE_PREFIX
 from streamer.text.fingerprint import Fingerprinter
@@ -157,15 +158,31 @@ class DictIndex:
                 )
         best: tuple[IndexEntry, float, float, float, float, list[str]] | None = None
         best_hits = 0
-        for cand, hits in self._candidates(item):
+        candidates = self._candidates(item)
+        passed: list[str] = []
+        stop = len(candidates)
+        for n, (cand, hits) in enumerate(candidates):
             if best is not None and 2 * hits < best_hits:
-                break  # far fewer shared bands than the match in hand: not a better one
+                stop = n  # far fewer shared bands than the match in hand: not a better one
+                break
             verdict = self._verify(item, cand)
-            if verdict is not None and (best is None or verdict[4] > best[4]):
-                best, best_hits = verdict, max(best_hits, hits)
+            if verdict is not None:
+                passed.append(cand.cluster_id)
+                if best is None or verdict[4] > best[4]:
+                    best, best_hits = verdict, max(best_hits, hits)
         if best is None:
             return Decision(duplicate_of=None, cluster_id=item.id)
         match, jaccard, containment, similarity, _, guards = best
+        # The other clusters that pass: those verified for the choice, then the candidates
+        # past its stop, each only if its cluster is not named yet, up to MAX_ALSO.
+        also = also_clusters(match.cluster_id, passed, MAX_ALSO)
+        for cand, _ in candidates[stop:]:
+            if len(also) >= MAX_ALSO:
+                break
+            if cand.cluster_id == match.cluster_id or cand.cluster_id in also:
+                continue
+            if self._verify(item, cand) is not None:
+                also.append(cand.cluster_id)
         return Decision(
             duplicate_of=match.id,
             cluster_id=match.cluster_id,
@@ -176,6 +193,7 @@ class DictIndex:
                 guards,
                 contained=jaccard < self.settings.jaccard_threshold,
                 item_is_part=item.shingles.size <= match.shingles.size,
+                also=also,
             ),
         )
 

@@ -103,3 +103,4 @@ def test_meter_decisions_equal_the_dict_index() -> None:
     old = decisions(DictIndex(settings), entries)
     assert new == old
     assert sum(1 for d in new if len(d) == 4 and d[2] == "contained") > 10
+    assert sum(1 for d in new if len(d) > 1 and d[0] == "also") > 5  # takes of one story

@@ -56,6 +56,7 @@ def decisions(index: DedupIndex | DictIndex, entries: list[IndexEntry]) -> list[
         d = index.decide(entry)
         kind = d.match.kind if d.match else None
         out.append((d.duplicate_of, d.cluster_id, kind, d.match.guards if d.match else None))
+        out.append(("also", *(d.match.also if d.match else ())))
         if d.indexed:
             out.append(tuple(index.add(entry.in_cluster(d.cluster_id))))
     return out

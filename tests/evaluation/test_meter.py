@@ -18,8 +18,9 @@ from streamer.evaluation.meter import (
     score_meter,
     wire_time,
 )
-from streamer.evaluation.systems import naive_clusters, streamer_clusters
+from streamer.evaluation.systems import naive_clusters, published_clusters, streamer_clusters
 from streamer.files_io import dedup_records, records_from_dicts
+from streamer.models import ArticleRecord
 from streamer.pipeline import Pipeline
 from streamer.records import Prepared
 
@@ -114,10 +115,36 @@ def test_the_days_other_cases_stay_apart(texts: dict[str, MeterText]) -> None:
     naive = score_meter(naive_clusters(records), pairs)
     assert system.negatives > 9000
     assert system.false_merges == 0
+    assert system.story_false_merges == 0  # ``match.also`` names no other case either
     assert system.linked_50 > 3 * naive.linked_50
+    assert system.story_50 > system.linked_50  # takes named beside the one joined
 
 
 def test_wire_time_reads_the_slug() -> None:
     slug = "  ----\n        15:51 01/03/00: Page 1 (HHH) COURTS Diver\n  ----\nDIVER<\n"
     assert wire_time("pa", "01.03.00", slug).isoformat() == "2000-03-01T15:51:00+00:00"
     assert wire_time("np", "01.03.00", "text").isoformat() == "2000-03-02T06:00:00+00:00"
+
+
+def test_a_night_lead_stitched_from_takes_names_every_take(texts: dict[str, MeterText]) -> None:
+    """PA sends the breeder story in four takes, each its own cluster (they share little);
+    the night lead is cut from all four and joins one: it names the other three in
+    ``match.also``, so (take, night lead) is linked at story level, not strictly."""
+    takes = [f"courts/03.04.00/breeder/breeder{n}ld" for n in range(1, 5)]
+    night = "courts/03.04.00/breeder/breeder1nl"
+    results = dedup_records(_records(texts, *takes, night))
+    clusters = published_clusters(results)
+    assert [clusters.cluster[t] for t in takes] == takes  # one cluster per take
+    decision = results[-1].decision
+    assert decision is not None and decision.match is not None
+    assert decision.cluster_id in takes
+    assert sorted([decision.cluster_id, *decision.match.also]) == takes
+    second = takes[1]  # shares 70% of its 5-grams with the night lead
+    assert decision.cluster_id != second
+    assert not clusters.linked(second, night) and clusters.story_linked(second, night)
+    # The value produced to news.duplicates carries it, as pydantic writes the record.
+    value = results[-1].value
+    assert value is not None
+    record = ArticleRecord.model_validate_json(value)
+    assert record.match is not None and record.match.also == decision.match.also
+    assert record.model_dump_json().encode() == value
