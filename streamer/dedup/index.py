@@ -48,9 +48,9 @@ import numpy as np
 
 from streamer.config import DedupSettings
 from streamer.dedup.align import ItemTokens, substituted
+from streamer.dedup.candidates import ranked_candidates
 from streamer.dedup.entry import Derived, IndexEntry, derive
 from streamer.dedup.guards import Aligned, FactView, check_guards
-from streamer.dedup.passages import PASSAGE_BANDS, Passages
 from streamer.dedup.store import RowStore, Store
 from streamer.dedup.verdict import Verdict, also_clusters, match_info, overlap16
 from streamer.models import MatchInfo
@@ -90,6 +90,10 @@ class DedupIndex:
 
     Not thread-safe by design: decisions must be made in input order by one
     writer, so there is nothing to share.
+
+    A little over 300 lines: it is the policy (what matches, which match wins, what the
+    window keeps), and the parts that stand alone are out already (retrieval in
+    ``candidates``, similarity measures in ``verdict``, the guards, the store).
     """
 
     def __init__(self, settings: DedupSettings) -> None:
@@ -218,40 +222,15 @@ class DedupIndex:
         return self._candidates(item, self._derived(item))
 
     def _candidates(self, item: IndexEntry, derived: Derived) -> list[tuple[int, int]]:
-        store = self.store
-        if store.live == 0:
-            return []
-        found = store.band_hits(derived)
-        passages = item.passages
-        if passages is not None and passages[0].size:
-            self._passage_hits(found, passages)
-        if not found:
-            return []
-        ranked = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[1][1], kv[0]))
-        out: list[tuple[int, int]] = []
-        ts_item, window, item_ts, mask = store.times.values.item, self.window_s, item.ts, store.mask
-        for seq, (hits, _) in ranked:
-            row = seq & mask
-            if abs(ts_item(row) - item_ts) <= window:
-                out.append((row, hits))
-                if len(out) >= MAX_VERIFIED_CANDIDATES:
-                    break
-        return out
-
-    def _passage_hits(self, found: dict[int, list[int]], passages: Passages) -> None:
-        """Add to ``found`` the rows a passage of the item shares bands with (``passages``):
-        a row's count is the most bands one query shares with it, whole text or passage."""
-        slots, checks = passages
-        for start in range(0, slots.size, PASSAGE_BANDS):
-            end = start + PASSAGE_BANDS
-            for seq, (hits, band) in self.store.passage_hits(
-                slots[start:end], checks[start:end]
-            ).items():
-                f = found.get(seq)
-                if f is None:
-                    found[seq] = [hits, self.bands + band]
-                elif hits > f[0]:
-                    f[0] = hits
+        return ranked_candidates(
+            self.store,
+            derived,
+            item.passages,
+            item.ts,
+            self.window_s,
+            self.bands,
+            MAX_VERIFIED_CANDIDATES,
+        )
 
     def _best_match(
         self, item: IndexEntry, derived: Derived
