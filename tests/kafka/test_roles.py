@@ -146,7 +146,7 @@ class Proc:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Proc:
+    def start(self, *extra: str) -> Proc:
         self.port = free_port()
         self.proc = start_service(
             self.config,
@@ -156,6 +156,7 @@ class Proc:
             self.group,
             "--metrics-port",
             str(self.port),
+            *extra,
             log=self.log,
         )
         return self

@@ -23,10 +23,9 @@ from typing import Any
 
 import pytest
 
-from streamer.broker import free_port
 from streamer.config import Settings
 from tests.conftest import REUTERS, make_settings
-from tests.kafka.kafkautil import http_get, key_of, produce, start_service, wait_for, write_config
+from tests.kafka.kafkautil import http_get, key_of, produce, wait_for, write_config
 from tests.kafka.test_exactly_once import check, output_count, undated_first_stream, with_testing
 from tests.kafka.test_roles import (
     Proc,
@@ -66,20 +65,8 @@ def lag(proc: Proc) -> float | None:
 class IdleProc(Proc):
     """A ``streamer run`` that exits 0 once it holds a partition and nothing arrived for 8 s."""
 
-    def start(self) -> IdleProc:
-        self.port = free_port()
-        self.proc = start_service(
-            self.config,
-            "--role",
-            self.role,
-            "--group-id",
-            self.group,
-            "--metrics-port",
-            str(self.port),
-            "--exit-when-idle",
-            "8",
-            log=self.log,
-        )
+    def start(self, *extra: str) -> IdleProc:
+        super().start("--exit-when-idle", "8", *extra)
         return self
 
 
