@@ -193,6 +193,21 @@ def missing_topics(
     return [t for t in topics if t not in existing]
 
 
+def assign_fresh(consumer: KafkaConsumer, tps: list[TopicPartition]) -> None:
+    """Assign ``tps`` by hand with no state left from an earlier read.
+
+    ``assign`` keeps a partition's state when it was assigned before: paused
+    stays paused (``read_to_end`` pauses what it has read), and the high
+    watermark stays the one of the last fetch. A reader reused by a later
+    recovery would then never fetch a paused partition, or take an old high
+    watermark for its end and miss what was published since (seen: a second
+    recovery after a rebalance waited 30 s for a partition the first one had
+    paused). Clearing the assignment first gives every partition a new state.
+    """
+    consumer.unsubscribe()
+    consumer.assign(tps)
+
+
 def end_offsets(
     consumer: KafkaConsumer, tps: list[TopicPartition], timeout_s: float = 30.0
 ) -> dict[TopicPartition, int]:
@@ -207,7 +222,7 @@ def end_offsets(
     if not tps:
         return {}
     listed = consumer.end_offsets(tps)
-    consumer.assign(tps)
+    assign_fresh(consumer, tps)
     for tp in tps:
         consumer.seek(tp, listed[tp])
     deadline = time.monotonic() + timeout_s
@@ -238,7 +253,7 @@ def read_to_end(
     tps = list(starts)
     if ends is None:
         ends = end_offsets(consumer, tps)
-    consumer.assign(tps)
+    assign_fresh(consumer, tps)
     pending = {}
     for tp, start in starts.items():
         if start < ends[tp]:
