@@ -322,12 +322,15 @@ def dead_letter(
 # A prepared article travels as a binary record: the version byte, the JSON head
 # (``PreparedHead``: the source and every field but the arrays) after its uint32 length,
 # then the shingles and the signature, each a uint32 count and that many little-endian
-# uint32s. The one ordered writer reads every record: arrays in JSON (even base64) cost
-# it more than a decision, raw runs a ``frombuffer``. Dead letters, rare and all text,
-# still travel as the JSON ``PreparedEnvelope``, as articles from older prepare replicas
-# did: JSON starts with ``{`` (or blank), which no version byte is, so both are read.
+# uint32s, then the decision's query keys (``IndexEntry.with_query``: passage slots int64,
+# checks uint16, token hashes uint64), each a uint32 byte count and its bytes; without them
+# the one writer works them out from the text (133 us a record). The one ordered writer
+# reads every record: arrays in JSON cost it more than a decision, raw runs a frombuffer.
+# Dead letters (rare, all text) still travel as the JSON ``PreparedEnvelope``, as older
+# replicas' articles did: JSON starts with ``{`` or blank, no version byte, so both read.
 PREPARED_V1 = 1
 _LENGTH = struct.Struct("<I")
+_QUERY_DTYPES: tuple[np.dtype[Any], ...] = (np.dtype("<i8"), np.dtype("<u2"), np.dtype("<u8"))
 _JSON_START = frozenset(b"{ \t\r\n")
 
 
@@ -340,6 +343,7 @@ class PreparedValue:
     shingles: np.ndarray | None = None
     signature: np.ndarray | None = None
     deadletter: DeadLetter | None = None
+    query: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # slots, checks, hashes
 
 
 def encode_prepared(source: SourceInfo, prepared: Prepared) -> bytes:
@@ -350,8 +354,13 @@ def encode_prepared(source: SourceInfo, prepared: Prepared) -> bytes:
     """
     head = PreparedHead(source=source, article=prepared.article).model_dump_json().encode()
     parts = [bytes((PREPARED_V1,)), _LENGTH.pack(len(head)), head]
-    for run in (u32_bytes(prepared.entry.shingles), u32_bytes(prepared.entry.signature)):
+    entry = prepared.entry
+    for run in (u32_bytes(entry.shingles), u32_bytes(entry.signature)):
         parts += (_LENGTH.pack(len(run) // 4), run)
+    if entry.passages is not None and entry.token_hashes is not None:
+        for array, dtype in zip((*entry.passages, entry.token_hashes), _QUERY_DTYPES, strict=True):
+            raw = np.ascontiguousarray(array, dtype=dtype).tobytes()
+            parts += (_LENGTH.pack(len(raw)), raw)
     return b"".join(parts)
 
 
@@ -361,6 +370,19 @@ def _u32_run(value: bytes, at: int) -> tuple[np.ndarray, int]:
     if end > len(value):
         raise ValueError(f"a run of {count} values past the end of the record")
     return np.frombuffer(value, dtype=_LE_U32, count=count, offset=start), end
+
+
+def _query_runs(value: bytes, at: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    runs = []  # torn or padded runs are invalid_prepared, as a torn signature is
+    for dtype in _QUERY_DTYPES:
+        (size,) = _LENGTH.unpack_from(value, at)
+        start, at = at + 4, at + 4 + size
+        if at > len(value) or size % dtype.itemsize:
+            raise ValueError(f"a query run of {size} bytes does not fit the record")
+        runs.append(np.frombuffer(value, dtype=dtype, count=size // dtype.itemsize, offset=start))
+    if at != len(value):
+        raise ValueError(f"{len(value) - at} bytes past the query runs")
+    return runs[0], runs[1], runs[2]
 
 
 def decode_prepared(value: bytes | None) -> PreparedValue:
@@ -378,9 +400,8 @@ def decode_prepared(value: bytes | None) -> PreparedValue:
             head = PreparedHead.model_validate_json(value[5 : 5 + size])
             shingles, at = _u32_run(value, 5 + size)
             signature, at = _u32_run(value, at)
-            if at != len(value):
-                raise ValueError(f"{len(value) - at} bytes past the signature")
-            return PreparedValue(head.source, head.article, shingles, signature)
+            query = _query_runs(value, at) if at < len(value) else None
+            return PreparedValue(head.source, head.article, shingles, signature, query=query)
         if value[0] in _JSON_START:
             env = PreparedEnvelope.model_validate_json(value)
             art = env.article

@@ -175,3 +175,31 @@ def test_in_a_batch_a_replay_is_dropped_and_letters_keep_their_place() -> None:
         (Outcome.CLEAN, None),
     ]
     assert upstream == {"news.raw/0": 7}
+
+
+def test_the_decisions_query_keys_travel_in_the_record() -> None:
+    # Long enough for passage windows (200 tokens or more): the writer must not work them
+    # out from the text again (133 us a record in the one ordered writer).
+    p = prepared("q1", " ".join(f"{b} Item {i} of the list." for i in range(30) for b in BODIES))
+    assert p.entry.passages is not None and p.entry.passages[0].size > 0
+    assert p.entry.token_hashes is not None
+    read = decode_prepared(encode_prepared(SOURCE, p))
+    assert read.query is not None
+    slots, checks, hashes = read.query
+    assert np.array_equal(slots, p.entry.passages[0])
+    assert np.array_equal(checks, p.entry.passages[1])
+    assert np.array_equal(hashes, p.entry.token_hashes)
+    assert read.article is not None and read.shingles is not None and read.signature is not None
+    entry = prepared_entry(read.article, read.shingles, read.signature)
+    (batch,) = with_derived_many([entry.with_query((slots, checks), hashes)], Settings().dedup)
+    assert batch.derived is not None and batch.token_hashes is hashes
+    assert batch.passages is not None and batch.passages[0] is slots
+
+
+def test_a_record_without_query_keys_is_read_and_a_torn_one_is_refused() -> None:
+    p = prepared("q2")
+    bare = replace(p, entry=prepared_entry(p.article, p.entry.shingles, p.entry.signature))
+    assert decode_prepared(encode_prepared(SOURCE, bare)).query is None
+    with pytest.raises(RecordError) as err:
+        decode_prepared(encode_prepared(SOURCE, p)[:-3])
+    assert err.value.reason == "invalid_prepared"

@@ -112,6 +112,8 @@ def with_derived_many(entries: Sequence[IndexEntry], settings: DedupSettings) ->
             e.numbers, e.entities, e.n_tokens,
         )  # fmt: skip
         object.__setattr__(copy, "derived", derived)
+        object.__setattr__(copy, "passages", e.passages)
+        object.__setattr__(copy, "token_hashes", e.token_hashes)
         out[i] = copy
     return out
 

@@ -177,6 +177,9 @@ class DedupStage:
                 source, "invalid_prepared", "envelope has neither", self.settings, utcnow()
             )
         entry = prepared_entry(value.article, value.shingles, value.signature)
+        if value.query is not None:
+            slots, checks, hashes = value.query
+            entry = entry.with_query((slots, checks), hashes)
         return Prepared(source=source, article=value.article, entry=entry)
 
     def decide_all(
