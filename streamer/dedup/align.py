@@ -8,20 +8,29 @@ another town). What tells the two apart is context: a substituted fact sits wher
 the other version has its own different fact, between the same words.
 
 The index holds no text of its articles (memory is ~1 KB an article), only each
-one's word 3-shingles folded to 16 bits. That is enough to align one fact: for a
-fact ``x`` of the item being decided, at tokens ``t[i:j]``, and a fact ``y`` only
-the candidate has, the candidate reads ``y`` in ``x``'s place when it holds one of
-the shingles ``(t[i-2], t[i-1], y)``, ``(t[i-1], y, t[j])`` or ``(y, t[j], t[j+1])``.
-The item's tokens are its fingerprint tokens (what its shingles were made of),
-as their 64-bit hashes: the stateless stage has them at hand and the entry
-carries them to the decision (not stored, not journaled); a decision that gets
-an entry without them (from ``news.prepared``) works them out from the record's
-text. They are looked at only when the fact guards find facts differing on both
-sides of a pair that already passed on similarity: the rare, costly case.
+one's word 3-shingles folded to 16 bits. That is enough to align a fact: the item's
+differing facts are found in its tokens, and side by side ones joined into one run
+``t[i:j]`` (a name of two words, "sioux city"); the candidate reads one of its own
+differing facts ``y`` in the run's place when it holds the shingles on both sides of
+it, ``(t[i-2], t[i-1], y)`` on the left and ``(y', t[j], t[j+1])`` on the right (``y'``
+the last word of the same or another of its facts: "john smith" for "peter jones"),
+or one of them and ``(t[i-1], y, t[j])`` for a one-word ``y``. Where the text ends on
+one side, the sides there are to hold count. The item's tokens are its fingerprint
+tokens (what its shingles were made of), as their 64-bit hashes: the stateless stage
+has them at hand and the entry carries them to the decision (not stored, not
+journaled); a decision that gets an entry without them (from ``news.prepared``)
+works them out from the record's text. They are looked at only when the fact guards
+find facts differing on both sides of a pair that already passed on similarity: the
+rare, costly case.
 
-A 16-bit fold makes a spurious hit about ``n_candidate / 65536`` per lookup
-(~1% for a 600-shingle article): a false "aligned" then keeps apart a pair the
-old rule kept apart as well, never merges one.
+Why both sides: a 16-bit fold makes a spurious hit about ``n_candidate / 65536`` per
+lookup (~1% for a 600-shingle article), and a pair of rewrites that differ in a few
+dozen names (a paper's long feature beside the wire's report) makes hundreds of
+lookups, so one side alone found a "substitution" in nearly every such pair (on
+METER, ``Britain`` where the other wrote ``office``, ``who`` for ``Durban``). Two
+shingles in one place make a spurious hit about that rate squared. A substitution
+really made in a sentence holds on both sides, as the templated look-alikes do
+("raises copper price to 66 cts" / "... to 65.50 cts").
 """
 
 from __future__ import annotations
@@ -97,21 +106,42 @@ def _fold(acc: np.ndarray) -> np.ndarray:
     return (acc & _U64(0xFFFF)).astype(np.uint16)
 
 
+def runs(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans joined where they touch or overlap: a name of several words is one run."""
+    out: list[list[int]] = []
+    for i, j in sorted(set(spans)):
+        if out and i <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], j)
+        else:
+            out.append([i, j])
+    return [(i, j) for i, j in out]
+
+
+def _held(fingerprints: np.ndarray, probes: np.ndarray) -> bool:
+    """Whether the sorted ``fingerprints`` hold any of ``probes``."""
+    pos = np.searchsorted(fingerprints, probes)
+    np.minimum(pos, fingerprints.size - 1, out=pos)
+    return bool((fingerprints[pos] == probes).any())
+
+
 def substituted(
     item: ItemTokens,
     mine: Iterable[str],
     theirs: Iterable[str],
     fingerprints: np.ndarray,
 ) -> bool:
-    """True if a fact of ``mine`` (the item's) sits where the candidate writes one of ``theirs``.
+    """True if a run of ``mine`` (the item's facts) sits where the candidate writes one of
+    ``theirs``, on both sides of it (see the module docstring).
 
     ``fingerprints``: the candidate's sorted 16-bit shingle fingerprints.
     """
     if fingerprints.size == 0:
         return False
-    spans = [span for key in mine for span in item.spans(key)]
     ys = [s for key in theirs for s in key_spellings(key)]
-    if not spans or not ys:
+    if not ys:
+        return False
+    spans = runs(span for key in mine for span in item.spans(key))
+    if not spans:
         return False
     spans = spans[: max(1, _MAX_PAIRS // len(ys))]
     th = item.hashes
@@ -120,19 +150,22 @@ def substituted(
     first = hasher.token_hashes([y[0] for y in ys])
     last = hasher.token_hashes([y[-1] for y in ys])
     single = np.array([len(y) == 1 for y in ys])
-    found: list[np.ndarray] = []
     with np.errstate(over="ignore"):
         for i, j in spans:
+            sides = hits = 0
             if i >= 2:  # (t[i-2], t[i-1], y)
-                found.append(_fold((th[i - 2] * _M[0]) ^ (th[i - 1] * _M[1]) ^ (first * _M[2])))
-            if j + 1 < n:  # (y, t[j], t[j+1])
-                found.append(_fold((last * _M[0]) ^ (th[j] * _M[1]) ^ (th[j + 1] * _M[2])))
-            if i >= 1 and j < n and single.any():  # (t[i-1], y, t[j])
-                mid = _fold((th[i - 1] * _M[0]) ^ (first * _M[1]) ^ (th[j] * _M[2]))
-                found.append(mid[single])
-    if not found:
-        return False
-    probes = np.concatenate(found)
-    pos = np.searchsorted(fingerprints, probes)
-    np.minimum(pos, fingerprints.size - 1, out=pos)
-    return bool((fingerprints[pos] == probes).any())
+                sides += 1
+                left = _fold((th[i - 2] * _M[0]) ^ (th[i - 1] * _M[1]) ^ (first * _M[2]))
+                hits += _held(fingerprints, left)
+            if j + 1 < n:  # (y', t[j], t[j+1])
+                sides += 1
+                right = _fold((last * _M[0]) ^ (th[j] * _M[1]) ^ (th[j + 1] * _M[2]))
+                hits += _held(fingerprints, right)
+            if hits < min(sides, 2) and i >= 1 and j < n and single.any():
+                # (t[i-1], y, t[j]): the one-word fact between the same two words
+                mid = _fold((th[i - 1] * _M[0]) ^ (first * _M[1]) ^ (th[j] * _M[2]))[single]
+                sides += 1
+                hits += _held(fingerprints, mid)
+            if sides and hits >= min(sides, 2):
+                return True
+    return False

@@ -41,7 +41,28 @@ def test_a_fact_added_beside_others_is_not() -> None:
 def test_a_name_in_the_others_place_is_a_substitution() -> None:
     cand = _fingerprints("hog receipts at omaha were estimated at 5000 head")
     item = _item("hog receipts at sioux city were estimated at 5000 head")
-    assert substituted(item, ["sioux"], ["omaha"], cand)
+    # The guard hands over every name the other version lacks: both words of the town.
+    assert substituted(item, ["sioux", "city"], ["omaha"], cand)
+    # One word of it alone is a run with "city" on its right, which the candidate lacks.
+    assert not substituted(item, ["sioux"], ["omaha"], cand)
+
+
+def test_a_name_of_two_words_in_the_others_place_is_a_substitution() -> None:
+    cand = _fingerprints("the court heard judge peter jones say the sentence was too light")
+    item = _item("the court heard judge john smith say the sentence was too light")
+    assert substituted(item, ["john", "smith"], ["peter", "jones"], cand)
+
+
+def test_one_side_of_a_fact_in_the_others_place_is_not_enough() -> None:
+    # The wire writes "ethics in office" in another sentence; the paper's "ethics in
+    # Britain" has other words on its right. One shingle in common (or one 16-bit
+    # collision) is not the same sentence saying another thing.
+    cand = _fingerprints("he spoke of standards of ethics in office for twenty minutes")
+    item = _item("he spoke of the state of ethics in britain being more lax than before")
+    assert not substituted(item, ["britain"], ["office"], cand)
+    # Both sides, with a one-word fact between the same words, is.
+    swapped = _item("he spoke of standards of ethics in britain for twenty minutes")
+    assert substituted(swapped, ["britain"], ["office"], cand)
 
 
 def test_spellings_of_fact_keys() -> None:
