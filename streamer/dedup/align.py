@@ -129,9 +129,16 @@ def substituted(
     mine: Iterable[str],
     theirs: Iterable[str],
     fingerprints: np.ndarray,
+    both_sides: bool = True,
 ) -> bool:
     """True if a run of ``mine`` (the item's facts) sits where the candidate writes one of
     ``theirs``, on both sides of it (see the module docstring).
+
+    ``both_sides=False`` (figures): one side of one fact's place is enough. Figures stand
+    in runs of figures ("gains of 4-3/4 to 9-1/4 cents" / "gains of three to 6-1/2
+    cents"), so a substituted figure often shares only one side with the other
+    version, and two versions differ in a few figures, not dozens of names, so the
+    lookups are few and a spurious hit rare.
 
     ``fingerprints``: the candidate's sorted 16-bit shingle fingerprints.
     """
@@ -140,7 +147,8 @@ def substituted(
     ys = [s for key in theirs for s in key_spellings(key)]
     if not ys:
         return False
-    spans = runs(span for key in mine for span in item.spans(key))
+    found = [span for key in mine for span in item.spans(key)]
+    spans = runs(found) if both_sides else found
     if not spans:
         return False
     spans = spans[: max(1, _MAX_PAIRS // len(ys))]
@@ -161,11 +169,11 @@ def substituted(
                 sides += 1
                 right = _fold((last * _M[0]) ^ (th[j] * _M[1]) ^ (th[j + 1] * _M[2]))
                 hits += _held(fingerprints, right)
-            if hits < min(sides, 2) and i >= 1 and j < n and single.any():
+            if hits < (min(sides, 2) if both_sides else 1) and i >= 1 and j < n and single.any():
                 # (t[i-1], y, t[j]): the one-word fact between the same two words
                 mid = _fold((th[i - 1] * _M[0]) ^ (first * _M[1]) ^ (th[j] * _M[2]))[single]
                 sides += 1
                 hits += _held(fingerprints, mid)
-            if sides and hits >= min(sides, 2):
+            if sides and hits >= (min(sides, 2) if both_sides else 1):
                 return True
     return False

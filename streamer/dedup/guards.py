@@ -48,8 +48,9 @@ from streamer.text.fact_keys import (
 _PREFIXES = frozenset((TICKER_PREFIX, LOOSE_PREFIX, TITLE_PREFIX))
 
 Count = Callable[[str], int]  # indexed articles carrying an entity key (0 if none)
-# Whether one of the item's facts (first) sits where the candidate writes one of its own.
-Aligned = Callable[[list[str], list[str]], bool]
+# Whether one of the item's facts (first) sits where the candidate writes one of its own;
+# the flag asks for both sides of its place (names) or lets one do (figures).
+Aligned = Callable[[list[str], list[str], bool], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,12 +219,12 @@ def check_guards(
             return passed, "tickers"
         passed.append("tickers")
     differing = numbers_differing(a.numbers, b.numbers)
-    if differing is not None and (aligned is None or aligned(*differing)):
+    if differing is not None and (aligned is None or aligned(*differing, False)):
         return passed, "numbers"
     passed.append("numbers")
     limit = common_limit(settings, indexed)
     differing = names_differing(a, b, count, limit)
-    if differing is not None and (aligned is None or aligned(*differing)):
+    if differing is not None and (aligned is None or aligned(*differing, True)):
         return passed, "names"
     passed.append("names")
     if min(a.n_tokens, b.n_tokens) < settings.short_item_tokens:

@@ -353,8 +353,8 @@ class DedupIndex:
     def _aligned(self, item: ItemTokens, row: int) -> Aligned:
         """The guards' test of substitution in aligned context against ``row``."""
 
-        def aligned(mine: list[str], theirs: list[str]) -> bool:
-            return substituted(item, mine, theirs, self.store.fingerprints(row)[0])
+        def aligned(mine: list[str], theirs: list[str], both_sides: bool) -> bool:
+            return substituted(item, mine, theirs, self.store.fingerprints(row)[0], both_sides)
 
         return aligned
 

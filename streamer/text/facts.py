@@ -78,7 +78,10 @@ WORD_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 # Capitalized words that carry no identity: sentence furniture, months, days,
 # wire vocabulary. Kept short on purpose: a word missed here only matters if the
-# other version has a different unknown name too.
+# other version has a different unknown name too. The question words, negations and
+# contractions open quoted speech ("'Who the ...", "Don't ...") after quote marks the
+# sentence test does not read as a sentence start (British papers quote in single
+# quotes): a function word is never anyone's name.
 _NOT_NAMES = frozenset(
     """
     the a an and but or of in on at to for from by with as it its he she they we i this
@@ -88,6 +91,12 @@ _NOT_NAMES = frozenset(
     september october november december jan feb mar apr jun jul aug sep sept oct nov dec
     monday tuesday wednesday thursday friday saturday sunday reuter reuters update
     corrected ap afp one two three four five six seven eight nine ten eleven twelve
+    who whom whose what which why when where how if then than so not no yes all any some
+    each every both either neither nor yet just only even still here now thus because
+    although though unless until whether do does did is are was were be been have has had
+    let oh well please don't didn't doesn't can't won't isn't wasn't i'm i've i'd i'll
+    you're you've you'll you'd we're we've we'll they're they've they'll it's that's
+    there's what's let's he's she's
     """.split()
 )
 

@@ -241,8 +241,8 @@ class DictIndex:
             tokens = ItemTokens(item.token_hashes, self._hasher)
             folded = np.sort(cand.shingles.astype(np.uint16))
 
-            def aligned(mine: list[str], theirs: list[str]) -> bool:
-                return substituted(tokens, mine, theirs, folded)
+            def aligned(mine: list[str], theirs: list[str], both_sides: bool) -> bool:
+                return substituted(tokens, mine, theirs, folded, both_sides)
 
         df = self._df
         guards, refused = check_guards(

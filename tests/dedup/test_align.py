@@ -65,6 +65,15 @@ def test_one_side_of_a_fact_in_the_others_place_is_not_enough() -> None:
     assert substituted(swapped, ["britain"], ["office"], cand)
 
 
+def test_a_figure_in_a_run_of_figures_needs_one_side() -> None:
+    # The midsession report and the close: every figure of the sentence moved, so the
+    # substituted one shares only the words on one side with the other version.
+    cand = _fingerprints("soybean futures held gains of three to 6 1 0.02 usd per bushel")
+    item = _item("soybean futures closed with gains of 4 to 9 1 0.04 usd per bushel")
+    assert substituted(item, ["9"], ["6"], cand, both_sides=False)
+    assert not substituted(item, ["9"], ["6"], cand)
+
+
 def test_spellings_of_fact_keys() -> None:
     assert key_spellings("20#2") == (("20",),)
     assert ("april",) in key_spellings("@4")

@@ -79,6 +79,31 @@ MUST_LINK = [
         "contained",
         id="guscott-take-in-times",
     ),
+    # A paper's rewrite differing in a dozen names: a one-sided context hit (a 16-bit
+    # collision, or "British Lions" where the wire writes "Crown Court") refused it as
+    # a substitution until both sides of a name's place had to hold.
+    pytest.param(
+        "courts/22.11.99/guscott/guscott1nl",
+        "courts/22.11.99/guscott/guscott649_guardian",
+        "numbers",
+        "near",
+        id="guscott-nightlead-vs-guardian",
+    ),
+    pytest.param(
+        "courts/22.11.99/hamilton/hamilton5sub",
+        "courts/22.11.99/hamilton/hamilton660_express",
+        "names",
+        "contained",
+        id="hamilton-wire-in-express-feature",
+    ),
+    # "Who" opening a quote in single quotes was read as a name.
+    pytest.param(
+        "courts/22.11.99/guscott/guscott2ld",
+        "courts/22.11.99/guscott/guscott616_mirror",
+        "names",
+        "contained",
+        id="guscott-take-in-mirror",
+    ),
     # The night lead rewrites the take with new figures beside the old ones.
     pytest.param(
         "courts/18.02.00/shampoo/shampoo1",

@@ -66,6 +66,15 @@ def test_names_skip_sentence_starts_and_keep_possessive_free_keys() -> None:
     assert "shares" not in keys and "net" not in keys and "the" not in keys
 
 
+def test_function_words_opening_quoted_speech_are_not_names() -> None:
+    # British papers quote in single quotes, which the sentence test does not read as a
+    # sentence start: "Who" and "Don't" came out as names beside the real one.
+    text = "The court heard Guscott saying: 'Who the hell are you?' and 'Don't you know me?'"
+    keys = entities_from_text(text)
+    assert "guscott" in keys
+    assert not {"who", "don't", "~who", "~don't"} & set(keys)
+
+
 def test_title_words_are_loose_and_title_only_words_are_keys() -> None:
     _, entities = facts("QUAKER OATS CO <OAT> REGULAR DIVIDEND", "Qtly div 20 cts vs 20 cts.")
     assert "$oat" in entities
