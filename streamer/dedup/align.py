@@ -30,7 +30,8 @@ lookups, so one side alone found a "substitution" in nearly every such pair (on
 METER, ``Britain`` where the other wrote ``office``, ``who`` for ``Durban``). Two
 shingles in one place make a spurious hit about that rate squared. A substitution
 really made in a sentence holds on both sides, as the templated look-alikes do
-("raises copper price to 66 cts" / "... to 65.50 cts").
+("raises copper price to 66 cts" / "... to 65.50 cts"). Figures are the exception
+(``both_sides=False``, see ``substituted``): they stand in runs of figures.
 """
 
 from __future__ import annotations
