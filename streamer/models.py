@@ -276,6 +276,10 @@ class JournalEntry(BaseModel):
     # gave it (``date_fallback`` of the output): such a time never moves the window's
     # clock, on replay as live. Absent in entries written before it existed.
     date_fallback: str | None = None
+    # A long article's lead window rows (``dedup.passages.with_lead``), little-endian
+    # uint32 in base64: the first rows of its signature, which the shingle set alone
+    # cannot give back. Absent for short articles and in entries written before it.
+    lead_b64: str | None = None
     schema_version: int = SCHEMA_VERSION
 
 

@@ -26,7 +26,7 @@ from streamer.deadline import Overrun, cpu_seconds, deadline, spent_past
 from streamer.dedup import journal
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.index import DedupIndex
-from streamer.dedup.passages import passage_keys
+from streamer.dedup.passages import lead_rows, lead_size, passage_keys, with_lead
 from streamer.models import (
     ArticleRecord,
     Coordinates,
@@ -185,8 +185,9 @@ class Preparer:
             published_at = ingested_at
         body_tokens = norm.fp_body.split()
         tokens = norm.fp_title.split() + body_tokens  # (fp_title + " " + fp_body).split()
-        shingles = self.fingerprinter.shingles(tokens)
-        signature = self.fingerprinter.signature(shingles)
+        fp = self.fingerprinter
+        shingles = fp.shingles(tokens)
+        signature = with_lead(fp.signature(shingles), lead_rows(tokens, fp, self.settings.dedup))
         facts = extract_facts(norm.title, norm.text, body_tokens)
         chash = content_hash(norm.fp_title + "\n" + norm.fp_body)
         article = PreparedArticle.model_construct(
@@ -218,7 +219,6 @@ class Preparer:
             n_tokens=len(tokens),
         )
         entry = entry.with_derived(self.settings.dedup)  # here, not in the ordered writer
-        fp = self.fingerprinter
         entry = entry.with_query(
             passage_keys(tokens, fp, self.settings.dedup), fp.token_hashes(tokens)
         )
@@ -318,7 +318,8 @@ class Decider:
             coords = Coordinates(
                 topic=source.topic or "", partition=source.partition or 0, offset=source.offset or 0
             )
-            body = journal.entry_body(added, outcome, coords, art.date_fallback)
+            lead = lead_size(self.settings.dedup, added.n_tokens)
+            body = journal.entry_body(added, outcome, coords, art.date_fallback, lead)
             size = record_size(journal.article_key(art.id), body) + journal.OUTPUT_POSITION_BYTES
             if size > self.limit:
                 return self.too_large(source, f"its journal entry with its key is {size} bytes")

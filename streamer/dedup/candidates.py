@@ -9,7 +9,7 @@ then oldest first) is what makes equal matches resolve the same way on every rep
 from __future__ import annotations
 
 from streamer.dedup.entry import Derived
-from streamer.dedup.passages import PASSAGE_BANDS, Passages
+from streamer.dedup.passages import Passages, query_bands
 from streamer.dedup.store import Store
 
 
@@ -50,8 +50,9 @@ def add_passage_hits(
     the most bands one query shares with it, whole text or passage; its tie-break band is
     numbered past the whole text's bands, so a whole-text hit ranks first on a tie."""
     slots, checks = passages
-    for start in range(0, slots.size, PASSAGE_BANDS):
-        end = start + PASSAGE_BANDS
+    step = query_bands(bands)
+    for start in range(0, slots.size, step):
+        end = start + step
         for seq, (hits, band) in store.passage_hits(slots[start:end], checks[start:end]).items():
             f = found.get(seq)
             if f is None:

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from streamer import SCHEMA_VERSION
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.index import DedupIndex
+from streamer.dedup.passages import with_lead
 from streamer.models import Checkpoint, Coordinates, JournalEntry, Outcome, record_json
 from streamer.records import parse_partition_key, partition_key, u32_b64, u32_from_b64
 from streamer.text.fingerprint import Fingerprinter
@@ -74,8 +75,12 @@ def entry_body(
     outcome: Outcome,
     input_coords: Coordinates | None,
     date_fallback: str | None = None,
+    lead_rows: int = 0,
 ) -> bytes:
     """An indexed article's journal value, all but where its output went.
+
+    ``lead_rows``: how many of the signature's first rows are its lead window's
+    (``passages.lead_size``); they are kept, the rest is recomputed from the shingles.
 
     Built at the decision, so that its size is checked before anything is
     produced; ``with_output`` completes it once the output is acknowledged. The
@@ -94,6 +99,7 @@ def entry_body(
         "outcome": outcome,
         "input": input_coords,
         "date_fallback": date_fallback,
+        "lead_b64": u32_b64(entry.signature[:lead_rows]) if lead_rows else None,
         "schema_version": SCHEMA_VERSION,
     }
     return record_json(JournalEntry, values, exclude=_NOT_IN_BODY)
@@ -111,9 +117,10 @@ def encode_entry(
     input_coords: Coordinates | None,
     output_coords: Coordinates | None,
     date_fallback: str | None = None,
+    lead_rows: int = 0,
 ) -> tuple[bytes, bytes]:
     """(key, value) for one indexed article."""
-    body = entry_body(entry, outcome, input_coords, date_fallback)
+    body = entry_body(entry, outcome, input_coords, date_fallback, lead_rows)
     return article_key(entry.id), with_output(body, output_coords)
 
 
@@ -137,19 +144,26 @@ def encode_checkpoint(
 
 
 def decode_entry(entry: JournalEntry, fingerprinter: Fingerprinter) -> IndexEntry:
-    """Back to an index entry; the signature is recomputed rather than stored (half the bytes)."""
+    """Back to an index entry; the signature is recomputed rather than stored (half the bytes),
+    but for a long article's lead rows, which the entry carries."""
     if not math.isfinite(entry.ts):
         raise ValueError(f"ts is {entry.ts}")
     if not 0 <= entry.n_tokens < 1 << 32:  # the store keeps it as uint32
         raise ValueError(f"n_tokens is {entry.n_tokens}")
     shingles = u32_from_b64(entry.shingles_b64)
+    signature = fingerprinter.signature(shingles)
+    if entry.lead_b64:
+        lead = u32_from_b64(entry.lead_b64)
+        if lead.size > signature.size:
+            raise ValueError(f"{lead.size} lead rows for a signature of {signature.size}")
+        signature = with_lead(signature, lead)
     return IndexEntry(
         id=entry.id,
         cluster_id=entry.cluster_id,
         ts=entry.ts,
         content_hash=entry.content_hash,
         shingles=shingles,
-        signature=fingerprinter.signature(shingles),
+        signature=signature,
         numbers=frozenset(entry.numbers),
         entities=frozenset(entry.entities),
         n_tokens=entry.n_tokens,

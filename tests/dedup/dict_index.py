@@ -26,7 +26,7 @@ from streamer.dedup.bands import SLOT_BITS
 from streamer.dedup.entry import IndexEntry
 from streamer.dedup.guards import FactView, check_guards
 from streamer.dedup.index import MAX_ALSO, MAX_VERIFIED_CANDIDATES, Decision
-from streamer.dedup.passages import PASSAGE_BANDS
+from streamer.dedup.passages import query_bands
 from streamer.dedup.verdict import also_clusters, match_info
 from streamer.models import MatchInfo
 from streamer.text.fact_keys import TITLE_PREFIX
@@ -121,11 +121,12 @@ class DictIndex:
         if item.passages is None:
             return best
         slots, checks = item.passages
-        for start in range(0, slots.size, PASSAGE_BANDS):
+        step = query_bands(self.bands)
+        for start in range(0, slots.size, step):
             window: Counter[str] = Counter()
             for slot, check in zip(
-                slots[start : start + PASSAGE_BANDS].tolist(),
-                checks[start : start + PASSAGE_BANDS].tolist(),
+                slots[start : start + step].tolist(),
+                checks[start : start + step].tolist(),
                 strict=True,
             ):
                 band, low = slot >> SLOT_BITS, slot & _LOW

@@ -24,6 +24,7 @@ from streamer.dedup.journal import (
     rebuild_index,
     replay,
 )
+from streamer.dedup.passages import lead_size
 from streamer.models import Coordinates, JournalEntry, Outcome
 from streamer.pipeline import Decider, Preparer, parse_raw
 from streamer.records import InputRecord, Prepared, RecordError
@@ -144,6 +145,26 @@ def test_round_trip_empty_shingles() -> None:
     entry = IndexEntry("e", "e", 0.0, "h", empty, fp.signature(empty), frozenset(), frozenset(), 0)
     _, value = encode_entry(entry, Outcome.CLEAN, None, None)
     assert_entries_equal(entry, decode_entry(JournalEntry.model_validate_json(value), fp))
+
+
+def test_a_long_articles_lead_rows_survive_the_journal() -> None:
+    """A long article's first signature rows are its lead window's MinHash, which the
+    shingle set cannot give back: the entry carries them, and a rebuild decides on the
+    signature the writer decided on. An entry without them (written before) reads as
+    the whole text's signature."""
+    s = Settings()
+    fp = fingerprinter(s)
+    body = " ".join(f"word{i % 97} item{i}" for i in range(300))
+    (p,) = prepare_all([{"id": "long", "title": "A long one", "body": body}], s)
+    whole = fp.signature(p.entry.shingles)
+    lead = lead_size(s.dedup, p.entry.n_tokens)
+    assert lead == 32 and not np.array_equal(p.entry.signature[:lead], whole[:lead])
+    assert np.array_equal(p.entry.signature[lead:], whole[lead:])
+    _, value = encode_entry(p.entry, Outcome.CLEAN, None, None, lead_rows=lead)
+    assert_entries_equal(p.entry, decode_entry(JournalEntry.model_validate_json(value), fp))
+    _, before = encode_entry(p.entry, Outcome.CLEAN, None, None)
+    old = decode_entry(JournalEntry.model_validate_json(before), fp)
+    assert np.array_equal(old.signature, whole)
 
 
 def test_signature_depends_on_fingerprinter_settings() -> None:

@@ -15,8 +15,11 @@ from streamer.dedup.passages import (
     MAX_PASSAGES,
     MIN_TOKENS,
     PASSAGE_TOKENS,
+    lead_rows,
+    lead_size,
     passage_keys,
     window_starts,
+    with_lead,
 )
 from streamer.evaluation.meter import METER_FILE, load_meter, meter_records
 from streamer.files_io import records_from_dicts
@@ -63,6 +66,47 @@ def test_a_quoted_take_is_a_candidate_of_the_long_article() -> None:
     result = pipeline.decider.decide(second)
     assert result.decision is not None and result.decision.duplicate_of == "take"
     assert result.decision.match is not None and result.decision.match.kind == "contained"
+
+
+def test_a_long_articles_first_bands_hold_its_lead() -> None:
+    """Only a long article's signature changes, and only in its first bands' rows."""
+    pipeline = Pipeline(Settings())
+    fp, d = pipeline.decider.fingerprinter, pipeline.settings.dedup
+    short = _text(5, MIN_TOKENS - 1).split()
+    assert lead_rows(short, fp, d) is None and lead_size(d, len(short)) == 0
+    long = _text(6, 3 * MIN_TOKENS).split()
+    lead = lead_rows(long, fp, d)
+    assert lead is not None and lead.size == lead_size(d, len(long)) == 32
+    assert np.array_equal(lead, fp.signature(fp.shingles(long[:PASSAGE_TOKENS]))[:32])
+    whole = fp.signature(fp.shingles(long))
+    signature = with_lead(whole, lead)
+    assert np.array_equal(signature[:32], lead) and np.array_equal(signature[32:], whole[32:])
+    assert not np.array_equal(whole[:32], lead)  # the whole text's rows are left as they were
+
+
+def test_a_brief_cut_from_the_lead_is_a_candidate_of_the_earlier_article() -> None:
+    """The reverse of a quoted take: a paper's brief of the wire story's first lines,
+    printed after it. Against the whole text its Jaccard is ~0.1 (rarely a band in
+    common); against the stored lead it is ~0.6."""
+    article = _text(7, 600)
+    brief = " ".join(article.split()[:60])
+    pipeline, (first, second) = _prepared(
+        [
+            {"id": "story", "body": article, "published_at": "2000-03-01T10:00:00Z"},
+            {"id": "brief", "body": brief, "published_at": "2000-03-02T06:00:00Z"},
+        ]
+    )
+    lead = lead_size(pipeline.settings.dedup, first.entry.n_tokens) // 2  # bands of 2 rows
+    assert first.entry.derived is not None and second.entry.derived is not None
+    a, b = first.entry.derived, second.entry.derived
+    shared = (a.slots == b.slots) & (a.checks == b.checks)
+    # 16 lead bands share more than the 48 whole-text ones (Jaccard ~0.6 against ~0.1)
+    assert shared[:lead].sum() > shared[lead:].sum()
+    pipeline.decider.decide(first)
+    result = pipeline.decider.decide(second)
+    assert result.decision is not None and result.decision.duplicate_of == "story"
+    match = result.decision.match
+    assert match is not None and match.kind == "contained" and match.part == "this"
 
 
 def test_passages_survive_pickling_and_are_rebuilt_from_news_prepared() -> None:
