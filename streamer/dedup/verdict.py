@@ -19,7 +19,7 @@ class Verdict:
     jaccard: float
     containment: float
     similarity: float  # the evidence that matched: Jaccard, or containment for a cut
-    rank: float  # how good a match: a near-identical copy beats a cut that fits inside
+    rank: float  # how good a match: containment weighed twice against Jaccard
     contained: bool = False  # matched on containment alone: a part of the other
     item_is_part: bool = False  # the item is the smaller of the two
     guards: list[str] = field(default_factory=list)

@@ -158,32 +158,18 @@ class DictIndex:
                     match=MatchInfo(kind="exact", jaccard=1.0, containment=1.0),
                 )
         best: tuple[IndexEntry, float, float, float, float, list[str]] | None = None
-        best_hits = 0
         candidates = self._candidates(item)
         passed: list[str] = []
-        stop = len(candidates)
-        for n, (cand, hits) in enumerate(candidates):
-            if best is not None and 2 * hits < best_hits:
-                stop = n  # far fewer shared bands than the match in hand: not a better one
-                break
+        for cand, _ in candidates:  # every candidate: the best may share few bands
             verdict = self._verify(item, cand)
             if verdict is not None:
                 passed.append(cand.cluster_id)
                 if best is None or verdict[4] > best[4]:
-                    best, best_hits = verdict, max(best_hits, hits)
+                    best = verdict
         if best is None:
             return Decision(duplicate_of=None, cluster_id=item.id)
         match, jaccard, containment, similarity, _, guards = best
-        # The other clusters that pass: those verified for the choice, then the candidates
-        # past its stop, each only if its cluster is not named yet, up to MAX_ALSO.
         also = also_clusters(match.cluster_id, passed, MAX_ALSO)
-        for cand, _ in candidates[stop:]:
-            if len(also) >= MAX_ALSO:
-                break
-            if cand.cluster_id == match.cluster_id or cand.cluster_id in also:
-                continue
-            if self._verify(item, cand) is not None:
-                also.append(cand.cluster_id)
         return Decision(
             duplicate_of=match.id,
             cluster_id=match.cluster_id,
@@ -257,7 +243,7 @@ class DictIndex:
         if refused is not None:
             return None
         similarity = max(jaccard, containment) if by_containment else jaccard
-        return cand, jaccard, containment, similarity, (jaccard + containment) / 2, guards
+        return cand, jaccard, containment, similarity, (2 * containment + jaccard) / 3, guards
 
     def check_guards(self, a: IndexEntry, b: IndexEntry) -> tuple[list[str], str | None]:
         df = self._df

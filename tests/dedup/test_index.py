@@ -316,3 +316,29 @@ def test_similarity_counts_folded_fingerprints_as_multisets(
     assert decision.match.jaccard == round(jaccard, 4)
     assert decision.match.containment == round(containment, 4)
     assert not index._table.any()  # the item's fingerprints are cleared after the decision
+
+
+def _words(seed: int, n: int) -> str:
+    """Lower-case letter words: no figures, no names, so no guard has a say."""
+    rng = np.random.default_rng(seed)
+    return " ".join("".join(chr(97 + c) for c in w) for w in rng.integers(0, 26, size=(n, 4)))
+
+
+def test_the_match_joined_holds_most_of_the_smaller_text() -> None:
+    """A take held whole in the item beats a longer story that shares 79% of itself
+    with the item (as PA's sub and snap against the morning story, METER ``ba``),
+    though the take shares far fewer bands (Jaccard ~0.3 against ~0.45): containment
+    weighs twice Jaccard in the rank. A choice that stopped at candidates with half
+    the bands of the best, or ranked by the mean of the two, joined the story."""
+    take, rest = _words(1, 60), _words(2, 150)
+    story = make("story", f"{' '.join(rest.split()[:110])} {_words(3, 30)}", title="")
+    short = make("take", take, title="")
+    item = make("item", f"{take} {rest}", title="")
+    index = index_with(story, short)
+    hits = dict(index.candidates(item))
+    rows = {name: index.store.find_id(name) for name in ("story", "take")}
+    assert 2 * hits[rows["take"]] < hits[rows["story"]]
+    decision = index.decide(item)
+    assert decision.duplicate_of == "take"
+    assert decision.match is not None and decision.match.kind == "contained"
+    assert decision.match.part == "duplicate_of" and decision.match.also == ["story"]

@@ -190,3 +190,15 @@ def test_a_brief_printed_after_the_wire_story_is_found_by_its_lead(
     assert decision is not None and decision.duplicate_of == wire
     assert decision.match is not None and decision.match.kind == "contained"
     assert decision.match.part == "this"
+
+
+def test_a_sub_joins_the_snap_it_holds_whole(texts: dict[str, MeterText]) -> None:
+    """PA's 305-word sub repeats its 48-word snap whole (84% of the snap's 5-grams) and
+    shares 79% of itself with the morning story: it joins the snap it holds, and names
+    the story's cluster in ``also``."""
+    story, snap, sub = (f"courts/14.07.99/ba/{n}" for n in ("ba1", "ba1snap", "ba1sub"))
+    results = dedup_records(_records(texts, story, snap, sub))
+    decision = results[2].decision
+    assert decision is not None and decision.duplicate_of == snap
+    assert decision.match is not None and decision.match.kind == "contained"
+    assert decision.match.part == "duplicate_of" and decision.match.also == [story]
